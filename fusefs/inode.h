@@ -1,0 +1,87 @@
+/*
+ * The inode table: every inode the kernel holds a lookup reference to, keyed by the backing
+ * (device, inode number), found through a hash. An inode keeps a Linux file handle
+ * (name_to_handle_at) rather than a descriptor; O_PATH descriptors are opened on demand with
+ * open_by_handle_at and kept in a bounded LRU, so a tree of any size is served with at most
+ * max_fds descriptors. Inodes whose filesystem has no file handles keep their descriptor.
+ */
+#ifndef SNAPFS_INODE_H
+#define SNAPFS_INODE_H
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct sfs_inode {
+	struct sfs_inode *hnext;                /* hash chain */
+	struct sfs_inode *lru_prev, *lru_next;  /* in the LRU while its fd is evictable */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;                            /* S_IFMT bits */
+	uint64_t nlookup;                       /* kernel references */
+	int fd;                                 /* O_PATH descriptor, -1 while evicted */
+	unsigned pins;                          /* callers using fd right now */
+	unsigned nopen;                         /* open file handles */
+	bool keep_fd;                           /* no file handle: fd is never evicted */
+	bool hashed;
+	int handle_type;
+	unsigned handle_bytes;
+	unsigned char handle[];
+};
+
+struct inode_mount {
+	dev_t dev;
+	int fd;                                 /* any O_PATH fd on that filesystem */
+};
+
+struct inode_table {
+	pthread_mutex_t lock;                   /* guards everything below and all inodes */
+	struct sfs_inode **buckets;
+	size_t nbuckets;
+	size_t count;
+	struct sfs_inode *root;
+	struct sfs_inode lru;                   /* sentinel: lru.lru_next is most recent */
+	unsigned nfds;                          /* evictable fds currently open */
+	unsigned max_fds;
+	struct inode_mount mounts[32];
+	unsigned nmounts;
+};
+
+/* Set up the table around root_fd (taken: an O_PATH or directory fd on SRC). */
+int inode_table_init(struct inode_table *t, int root_fd, unsigned max_fds);
+void inode_table_release(struct inode_table *t);
+
+/* The inode behind a FUSE node id; the id is the inode's address, the root's is 1. */
+struct sfs_inode *inode_get(struct inode_table *t, fuse_ino_t ino);
+fuse_ino_t inode_nodeid(struct inode_table *t, struct sfs_inode *in);
+
+/*
+ * Find or create the inode for name under the directory parent_fd, and take one lookup
+ * reference on it. Fills st (the entry's attributes). Returns 0 or a negative errno.
+ */
+int inode_lookup(struct inode_table *t, int parent_fd, const char *name, struct stat *st,
+		 struct sfs_inode **ret_in);
+
+/* Drop n lookup references; the inode is freed at zero. */
+void inode_forget(struct inode_table *t, struct sfs_inode *in, uint64_t n);
+
+/*
+ * An O_PATH descriptor for in, valid until the matching inode_fd_put(). Returns the fd or a
+ * negative errno (-ESTALE when the file is gone).
+ */
+int inode_fd_get(struct inode_table *t, struct sfs_inode *in);
+void inode_fd_put(struct inode_table *t, struct sfs_inode *in);
+
+/* Count open file handles; an inode with open handles keeps its descriptor. */
+void inode_open_inc(struct inode_table *t, struct sfs_inode *in);
+void inode_open_dec(struct inode_table *t, struct sfs_inode *in);
+
+/*
+ * Forget the (dev, ino) key after the last name of that file was removed, so that a new file
+ * that reuses the inode number gets a fresh inode. References already handed out stay valid.
+ */
+void inode_unhash(struct inode_table *t, dev_t dev, ino_t ino);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * main.c: the daemon of one volume. It parses the mount options, checks SRC and MNT before
+ * touching anything, opens the volume (creating SRC/.snapfs), mounts, detaches unless -f, and
+ * serves requests on a pool of threads until the mount goes away.
+ *
+ * snapfs options (everything else after -o goes to libfuse and the kernel):
+ *   writeback / no_writeback   FUSE writeback cache, on by default
+ *   timeout=SECS               entry and attribute cache timeout (default 1)
+ *   max_fds=N                  bound on cached O_PATH descriptors (default: a quarter of the
+ *                              hard open-file limit, at most 16384)
+ *   max_threads=N              worker threads (default 16)
+ */
+#include "fusefs.h"
+#include "sfs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "volume.h"
+
+struct sfs sfs;
+
+struct mount_args {
+	const char *src;
+	const char *mnt;
+	char *fuse_opts;   /* comma-separated options for libfuse, heap */
+};
+
+void sfs_mount_usage(void)
+{
+	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] SRC MNT\n"
+	       "\n"
+	       "Serve the directory SRC at the mount point MNT. snapfs keeps its own state in\n"
+	       "SRC/.snapfs, which MNT never shows.\n"
+	       "\n"
+	       "  -f             stay in the foreground, log to stderr\n"
+	       "  -d             log every request (implies -f)\n"
+	       "  -o writeback   use the kernel's writeback cache (default)\n"
+	       "  -o no_writeback\n"
+	       "                 write through to SRC on every write(2)\n"
+	       "  -o timeout=S   how long the kernel caches names and attributes (default 1)\n"
+	       "  -o max_fds=N   descriptors kept open on SRC at most\n"
+	       "  -o max_threads=N\n"
+	       "                 request threads at most (default 16)\n"
+	       "  -o allow_other, -o ...\n"
+	       "                 other options go to FUSE (see mount.fuse3(8))\n");
+}
+
+static int append_opt(char **list, const char *opt)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *n = realloc(*list, old + strlen(opt) + 2);
+
+	if (!n)
+		return -ENOMEM;
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, opt);
+	*list = n;
+	return 0;
+}
+
+/* Parse one option of -o; ours are consumed, others appended for libfuse. */
+static int parse_opt(const char *opt, struct mount_args *a)
+{
+	char *end;
+
+	if (strcmp(opt, "writeback") == 0 || strcmp(opt, "writeback_cache") == 0) {
+		sfs.opt.writeback = true;
+	} else if (strcmp(opt, "no_writeback") == 0) {
+		sfs.opt.writeback = false;
+	} else if (strncmp(opt, "timeout=", 8) == 0) {
+		sfs.opt.timeout = strtod(opt + 8, &end);
+		if (*end || end == opt + 8 || sfs.opt.timeout < 0)
+			return -EINVAL;
+	} else if (strncmp(opt, "max_fds=", 8) == 0) {
+		unsigned long v = strtoul(opt + 8, &end, 10);
+
+		if (*end || end == opt + 8 || v < 16 || v > 1000000)
+			return -EINVAL;
+		sfs.opt.max_fds = v;
+	} else if (strncmp(opt, "max_threads=", 12) == 0) {
+		unsigned long v = strtoul(opt + 12, &end, 10);
+
+		if (*end || end == opt + 12 || v < 1 || v > 1024)
+			return -EINVAL;
+		sfs.opt.max_threads = v;
+	} else {
+		return append_opt(&a->fuse_opts, opt);
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct mount_args *a)
+{
+	int i, npos = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "-f") == 0) {
+			sfs.opt.foreground = true;
+		} else if (strcmp(arg, "-d") == 0) {
+			sfs.opt.debug = sfs.opt.foreground = true;
+		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			sfs_mount_usage();
+			exit(EXIT_SUCCESS);
+		} else if (strncmp(arg, "-o", 2) == 0) {
+			char *list = strdup(arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : ""));
+			char *save = NULL, *opt;
+
+			if (!list)
+				return -ENOMEM;
+			if (!*list) {
+				free(list);
+				fprintf(stderr, "snapfs mount: -o needs a list of options\n");
+				return -EINVAL;
+			}
+			for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+				int r = parse_opt(opt, a);
+
+				if (r < 0) {
+					fprintf(stderr, "snapfs mount: bad option '%s'\n", opt);
+					free(list);
+					return r;
+				}
+			}
+			free(list);
+		} else if (arg[0] == '-' && arg[1]) {
+			fprintf(stderr, "snapfs mount: unknown option '%s'\n", arg);
+			return -EINVAL;
+		} else if (npos == 0) {
+			a->src = arg;
+			npos++;
+		} else if (npos == 1) {
+			a->mnt = arg;
+			npos++;
+		} else {
+			fprintf(stderr, "snapfs mount: unexpected argument '%s'\n", arg);
+			return -EINVAL;
+		}
+	}
+	if (npos != 2) {
+		fprintf(stderr, "snapfs mount: expected SRC and MNT (see 'snapfs mount --help')\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (sfs.opt.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		sfs.writeback = true;
+	}
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	/* locks stay with the kernel, which keeps them for every user of the mount */
+	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+}
+
+static void fuse_log_to_snap_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	snap_log((int)level, "%s", line);
+}
+
+/* Raise the soft open-file limit to the hard one; returns the limit now in force. */
+static rlim_t raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur;
+}
+
+static struct fuse_session *new_session(const struct mount_args *a)
+{
+	struct fuse_lowlevel_ops ops = { .init = sfs_init };
+	char *argv[8], fsname[PATH_MAX + 16];
+	struct fuse_args args;
+	struct fuse_session *se;
+	int argc = 0;
+
+	sfs_entry_ops(&ops);
+	sfs_file_ops(&ops);
+	sfs_dir_ops(&ops);
+	sfs_xattr_ops(&ops);
+	snprintf(fsname, sizeof(fsname), "-ofsname=%s,subtype=snapfs,default_permissions",
+		 sfs.vol->src);
+	argv[argc++] = (char *)"snapfs";
+	argv[argc++] = fsname;
+	if (a->fuse_opts) {
+		argv[argc++] = (char *)"-o";
+		argv[argc++] = a->fuse_opts;
+	}
+	if (sfs.opt.debug)
+		argv[argc++] = (char *)"-d";
+	argv[argc] = NULL;
+	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	return se;
+}
+
+static int serve(struct fuse_session *se)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int r;
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_max_threads(cfg, sfs.opt.max_threads);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+int sfs_mount_main(int argc, char **argv)
+{
+	struct mount_args a = { 0 };
+	struct fuse_session *se;
+	char msg[PATH_MAX * 2 + 128];
+	char mnt_real[PATH_MAX];
+	rlim_t nofile;
+	bool mounted = false;
+	int r, status = EXIT_FAILURE;
+
+	sfs.opt = (struct sfs_options){
+		.writeback = true,
+		.timeout = 1.0,
+		.max_threads = 16,
+	};
+	if (parse_args(argc, argv, &a) < 0)
+		goto out_free_opts;
+	log_setup(LOG_SINK_STDERR, sfs.opt.debug ? LOG_DEBUG : LOG_INFO, "snapfs");
+	fuse_set_log_func(fuse_log_to_snap_log);
+	r = volume_check_mount_paths(a.src, a.mnt, msg, sizeof(msg));
+	if (r < 0) {
+		fprintf(stderr, "snapfs mount: %s\n", msg);
+		goto out_free_opts;
+	}
+	if (!realpath(a.mnt, mnt_real)) {
+		fprintf(stderr, "snapfs mount: mount point '%s': %s\n", a.mnt, strerror(errno));
+		goto out_free_opts;
+	}
+	r = volume_open(a.src, &sfs.vol, msg, sizeof(msg));
+	if (r < 0) {
+		fprintf(stderr, "snapfs mount: %s\n", msg);
+		goto out_free_opts;
+	}
+	umask(0);
+	sfs.is_root = geteuid() == 0;
+	nofile = raise_nofile();
+	if (!sfs.opt.max_fds)
+		sfs.opt.max_fds = nofile / 4 > 16384 ? 16384 : (nofile / 4 < 64 ? 64 : nofile / 4);
+	r = inode_table_init(&sfs.itab, dup(sfs.vol->src_fd), sfs.opt.max_fds);
+	if (r < 0) {
+		fprintf(stderr, "snapfs mount: '%s': %s\n", a.src, strerror(-r));
+		goto out_abandon;
+	}
+	se = new_session(&a);
+	if (!se) {
+		fprintf(stderr, "snapfs mount: cannot set up FUSE for '%s' (see the message above)\n",
+			a.mnt);
+		goto out_release_table;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_destroy;
+	if (fuse_session_mount(se, mnt_real) != 0) {
+		fprintf(stderr, "snapfs mount: cannot mount '%s' on '%s'\n", a.src, a.mnt);
+		goto out_signals;
+	}
+	mounted = true;
+	if (!sfs.opt.foreground)
+		log_setup(LOG_SINK_SYSLOG, LOG_INFO, "snapfs");
+	if (fuse_daemonize(sfs.opt.foreground) != 0)
+		goto out_unmount;
+	(void)volume_record_owner(sfs.vol, mnt_real);
+	snap_log(LOG_INFO, "serving '%s' at '%s'", sfs.vol->src, mnt_real);
+	r = serve(se);
+	status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	snap_log(LOG_INFO, "'%s' unmounted", mnt_real);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_destroy:
+	fuse_session_destroy(se);
+out_release_table:
+	inode_table_release(&sfs.itab);
+out_abandon:
+	if (mounted)
+		volume_close(sfs.vol);
+	else
+		volume_abandon(sfs.vol);
+out_free_opts:
+	free(a.fuse_opts);
+	return status;
+}

@@ -1,0 +1,200 @@
+/*
+ * ops_file.c: open files of the live view (create, open, read, write, flush, fsync, release,
+ * fallocate, copy_file_range, lseek). fi->fh is a real descriptor on the backing file, so an
+ * open file keeps working after its last name is gone.
+ *
+ * Open flags: with the writeback cache the kernel reads pages of files opened write-only and
+ * handles O_APPEND itself, so the backing file is opened read-write and without O_APPEND.
+ * O_DIRECT is dropped on the backing file: the kernel already bypasses its own page cache for
+ * such a file, and our buffers carry no alignment guarantee (the backing filesystem would
+ * refuse them with EINVAL). File locks are left to the kernel, which keeps them per mount.
+ */
+#include "sfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static int backing_flags(int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
+	if (sfs.writeback) {
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags | O_CLOEXEC;
+}
+
+static void set_cache_policy(struct fuse_file_info *fi)
+{
+	fi->keep_cache = 1;
+}
+
+static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	struct sfs_inode *p = inode_get(&sfs.itab, parent);
+	struct fuse_entry_param e;
+	struct sfs_creds c;
+	int pfd, fd = -1, r;
+
+	if (sfs_is_reserved(parent, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pfd = inode_fd_get(&sfs.itab, p);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	r = creds_enter(req, &c);
+	if (r == 0) {
+		fd = openat(pfd, name, backing_flags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
+			    mode);
+		r = fd < 0 ? -errno : 0;
+		creds_leave(&c);
+	}
+	if (r == 0)
+		r = sfs_do_lookup(p, pfd, name, &e);
+	inode_fd_put(&sfs.itab, p);
+	if (r < 0) {
+		if (fd >= 0)
+			(void)close(fd);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	inode_open_inc(&sfs.itab, inode_get(&sfs.itab, e.ino));
+	fi->fh = fd;
+	set_cache_policy(fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		/* the request was interrupted: the kernel will not release this handle */
+		inode_open_dec(&sfs.itab, inode_get(&sfs.itab, e.ino));
+		(void)close(fd);
+	}
+}
+
+static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs_inode *in = inode_get(&sfs.itab, ino);
+	struct sfs_procpath pp;
+	int pfd, fd;
+
+	pfd = inode_fd_get(&sfs.itab, in);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	fd = open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
+	if (fd < 0) {
+		int err = errno;
+
+		inode_fd_put(&sfs.itab, in);
+		fuse_reply_err(req, err);
+		return;
+	}
+	inode_open_inc(&sfs.itab, in);
+	inode_fd_put(&sfs.itab, in);
+	fi->fh = fd;
+	set_cache_policy(fi);
+	if (fuse_reply_open(req, fi) != 0) {
+		inode_open_dec(&sfs.itab, in);
+		(void)close(fd);
+	}
+}
+
+static void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)close(fi->fh);
+	inode_open_dec(&sfs.itab, inode_get(&sfs.itab, ino));
+	fuse_reply_err(req, 0);
+}
+
+static void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* closing a duplicate reports deferred write errors of network filesystems */
+	int fd = dup(fi->fh);
+
+	if (fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_err(req, close(fd) < 0 ? errno : 0);
+}
+
+static void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	int r = datasync ? fdatasync(fi->fh) : fsync(fi->fh);
+
+	fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+static void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = fi->fh;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+			  struct fuse_file_info *fi)
+{
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	ssize_t n;
+
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = fi->fh;
+	out.buf[0].pos = off;
+	n = fuse_buf_copy(&out, in_buf, 0);
+	if (n < 0)
+		fuse_reply_err(req, -n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			  struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, fallocate(fi->fh, mode, offset, length) < 0 ? errno : 0);
+}
+
+static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+				struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+				struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	ssize_t n = copy_file_range(fi_in->fh, &off_in, fi_out->fh, &off_out, len, flags);
+
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		      struct fuse_file_info *fi)
+{
+	off_t r = lseek(fi->fh, off, whence);
+
+	if (r < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+void sfs_file_ops(struct fuse_lowlevel_ops *ops)
+{
+	ops->create = sfs_create;
+	ops->open = sfs_open;
+	ops->release = sfs_release;
+	ops->flush = sfs_flush;
+	ops->fsync = sfs_fsync;
+	ops->read = sfs_read;
+	ops->write_buf = sfs_write_buf;
+	ops->fallocate = sfs_fallocate;
+	ops->copy_file_range = sfs_copy_file_range;
+	ops->lseek = sfs_lseek;
+}

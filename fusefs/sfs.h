@@ -1,0 +1,69 @@
+/*
+ * Shared state of the FUSE daemon that serves one volume, and the helpers its op files use.
+ * Only fusefs/ includes this (and <fuse_lowlevel.h>).
+ */
+#ifndef SNAPFS_SFS_H
+#define SNAPFS_SFS_H
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "inode.h"
+
+struct volume;
+
+struct sfs_options {
+	bool foreground;
+	bool writeback;        /* FUSE writeback cache (default on) */
+	double timeout;        /* entry and attribute cache timeout, seconds */
+	unsigned max_fds;      /* bound on cached O_PATH descriptors */
+	unsigned max_threads;
+	bool debug;
+};
+
+struct sfs {
+	struct volume *vol;
+	struct inode_table itab;
+	struct sfs_options opt;
+	bool writeback;        /* what the kernel granted */
+	bool is_root;          /* the daemon may act as its callers */
+};
+
+/* The daemon's state, set before the session starts. */
+extern struct sfs sfs;
+
+/* Operation tables by family; main.c merges them. */
+void sfs_entry_ops(struct fuse_lowlevel_ops *ops);
+void sfs_file_ops(struct fuse_lowlevel_ops *ops);
+void sfs_dir_ops(struct fuse_lowlevel_ops *ops);
+void sfs_xattr_ops(struct fuse_lowlevel_ops *ops);
+
+/* True when (parent, name) names the hidden state directory SRC/.snapfs. */
+bool sfs_is_reserved(fuse_ino_t parent, const char *name);
+
+/*
+ * Look name up under parent (whose fd the caller holds) and fill e with a new lookup
+ * reference on the inode. Returns 0 or a negative errno.
+ */
+int sfs_do_lookup(struct sfs_inode *parent, int parent_fd, const char *name,
+		  struct fuse_entry_param *e);
+
+/* Path through /proc/self/fd for an fd, for the calls that take no O_PATH fd. */
+struct sfs_procpath {
+	char buf[40];
+};
+const char *sfs_procpath(struct sfs_procpath *p, int fd);
+
+/*
+ * Act as the caller of req for the calls that create objects (so new files belong to the
+ * caller, setgid directories and group membership behave as the kernel would). Sets the
+ * calling thread's fsuid, fsgid and supplementary groups; creds_leave() restores root's.
+ */
+struct sfs_creds {
+	bool switched;
+};
+int creds_enter(fuse_req_t req, struct sfs_creds *c);
+void creds_leave(struct sfs_creds *c);
+
+#endif

@@ -1,0 +1,20 @@
+/* Logging: one sink for the whole process (stderr by default, syslog for a daemon). */
+#ifndef SNAPFS_LOG_H
+#define SNAPFS_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+enum log_sink {
+	LOG_SINK_STDERR,
+	LOG_SINK_SYSLOG,
+};
+
+/* Choose where messages go and the least important level kept (syslog levels). */
+void log_setup(enum log_sink sink, int max_level, const char *ident);
+
+/* Log one message; a trailing newline is added. Thread-safe. */
+void snap_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void snap_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+#endif
