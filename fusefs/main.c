@@ -170,15 +170,23 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->congestion_threshold = 48;
 }
 
+/* libfuse writes one line in several calls: gather them and log whole lines. */
 static void fuse_log_to_snap_log(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
+	static __thread char line[1024];
+	static __thread size_t used;
+	int n;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
+	n = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
+	if (n < 0)
+		return;
+	used += (size_t)n;
+	if (used >= sizeof(line) - 1)
+		used = sizeof(line) - 1;
+	if (used == 0 || line[used - 1] != '\n')
+		return;
+	line[used - 1] = '\0';
+	used = 0;
 	snap_log((int)level, "%s", line);
 }
 
@@ -195,10 +203,10 @@ static rlim_t raise_nofile(void)
 	return rl.rlim_cur;
 }
 
-static struct fuse_session *new_session(const struct mount_args *a)
+static struct fuse_session *new_session(const struct mount_args *a, const char *src_real)
 {
 	struct fuse_lowlevel_ops ops = { .init = sfs_init };
-	char *argv[8], fsname[PATH_MAX + 16];
+	char *argv[8], fsname[2 * PATH_MAX + 64], *w;
 	struct fuse_args args;
 	struct fuse_session *se;
 	int argc = 0;
@@ -207,8 +215,14 @@ static struct fuse_session *new_session(const struct mount_args *a)
 	sfs_file_ops(&ops);
 	sfs_dir_ops(&ops);
 	sfs_xattr_ops(&ops);
-	snprintf(fsname, sizeof(fsname), "-ofsname=%s,subtype=snapfs,default_permissions",
-		 sfs.vol->src);
+	/* fuse_opt splits at commas: escape them (and backslashes) in the path */
+	w = fsname + sprintf(fsname, "-ofsname=");
+	for (const char *c = src_real; *c; c++) {
+		if (*c == ',' || *c == '\\')
+			*w++ = '\\';
+		*w++ = *c;
+	}
+	strcpy(w, ",subtype=snapfs,default_permissions");
 	argv[argc++] = (char *)"snapfs";
 	argv[argc++] = fsname;
 	if (a->fuse_opts) {
@@ -242,7 +256,7 @@ int sfs_mount_main(int argc, char **argv)
 	struct mount_args a = { 0 };
 	struct fuse_session *se;
 	char msg[PATH_MAX * 2 + 128];
-	char mnt_real[PATH_MAX];
+	char mnt_real[PATH_MAX], src_real[PATH_MAX];
 	rlim_t nofile;
 	bool mounted = false;
 	int r, status = EXIT_FAILURE;
@@ -254,21 +268,25 @@ int sfs_mount_main(int argc, char **argv)
 	};
 	if (parse_args(argc, argv, &a) < 0)
 		goto out_free_opts;
-	log_setup(LOG_SINK_STDERR, sfs.opt.debug ? LOG_DEBUG : LOG_INFO, "snapfs");
+	log_setup(LOG_SINK_STDERR, sfs.opt.debug ? LOG_DEBUG : LOG_INFO, "snapfs mount");
 	fuse_set_log_func(fuse_log_to_snap_log);
 	r = volume_check_mount_paths(a.src, a.mnt, msg, sizeof(msg));
 	if (r < 0) {
 		fprintf(stderr, "snapfs mount: %s\n", msg);
 		goto out_free_opts;
 	}
-	if (!realpath(a.mnt, mnt_real)) {
-		fprintf(stderr, "snapfs mount: mount point '%s': %s\n", a.mnt, strerror(errno));
+	if (!realpath(a.mnt, mnt_real) || !realpath(a.src, src_real)) {
+		fprintf(stderr, "snapfs mount: '%s': %s\n", a.mnt, strerror(errno));
 		goto out_free_opts;
 	}
+	/* the session checks the FUSE options (libfuse says what is wrong) before SRC changes */
+	se = new_session(&a, src_real);
+	if (!se)
+		goto out_free_opts;
 	r = volume_open(a.src, &sfs.vol, msg, sizeof(msg));
 	if (r < 0) {
 		fprintf(stderr, "snapfs mount: %s\n", msg);
-		goto out_free_opts;
+		goto out_destroy;
 	}
 	umask(0);
 	sfs.is_root = geteuid() == 0;
@@ -280,14 +298,8 @@ int sfs_mount_main(int argc, char **argv)
 		fprintf(stderr, "snapfs mount: '%s': %s\n", a.src, strerror(-r));
 		goto out_abandon;
 	}
-	se = new_session(&a);
-	if (!se) {
-		fprintf(stderr, "snapfs mount: cannot set up FUSE for '%s' (see the message above)\n",
-			a.mnt);
-		goto out_release_table;
-	}
 	if (fuse_set_signal_handlers(se) != 0)
-		goto out_destroy;
+		goto out_release_table;
 	if (fuse_session_mount(se, mnt_real) != 0) {
 		fprintf(stderr, "snapfs mount: cannot mount '%s' on '%s'\n", a.src, a.mnt);
 		goto out_signals;
@@ -306,8 +318,6 @@ out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
 out_release_table:
 	inode_table_release(&sfs.itab);
 out_abandon:
@@ -315,6 +325,8 @@ out_abandon:
 		volume_close(sfs.vol);
 	else
 		volume_abandon(sfs.vol);
+out_destroy:
+	fuse_session_destroy(se);
 out_free_opts:
 	free(a.fuse_opts);
 	return status;

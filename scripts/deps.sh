@@ -1,0 +1,20 @@
+#!/bin/bash
+# Install what snapfs needs to build, test and benchmark on Debian 12 (run as root).
+set -euo pipefail
+
+packages=(
+	gcc clang meson ninja-build pkg-config
+	libfuse3-dev fuse3
+	libcmocka-dev
+	util-linux attr
+	fio bindfs
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "scripts/deps.sh: run as root (apt-get installs packages)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "installed: ${packages[*]}"

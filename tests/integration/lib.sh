@@ -1,0 +1,105 @@
+# Shared helpers of the integration tests: sourced by each script, after 'set -euo pipefail'.
+#
+# Each test gets its own temporary directory ($T) and registers what it starts; the EXIT trap
+# unmounts every mount it made and stops every pid it started, whether the test passed or not.
+#
+# Environment: SNAPFS (path of the snapfs binary, set by meson), SNAPFS_TEST_KEEP=1 keeps $T.
+
+: "${SNAPFS:?SNAPFS must point at the snapfs binary}"
+
+T=$(mktemp -d /tmp/snapfs-test.XXXXXX)
+chmod 755 "$T"
+_mounts=()
+_pids=()
+_failures=0
+
+_cleanup() {
+	local rc=$? m p
+	for m in "${_mounts[@]}"; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		fi
+	done
+	for p in "${_pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	if [ "${SNAPFS_TEST_KEEP:-0}" != 1 ]; then
+		rm -rf "$T"
+	else
+		echo "kept $T" >&2
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	_failures=$((_failures + 1))
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+# check DESCRIPTION COMMAND...: run the command, count a failure if it fails.
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+	fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" == "$3" ]; then
+		pass "$1"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# Require a usable /dev/fuse: a test that cannot mount fails and says why.
+require_fuse() {
+	if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+		echo "FAIL: FUSE is unusable here (/dev/fuse or fusermount3 missing)" >&2
+		exit 1
+	fi
+}
+
+# wait_mounted MNT: wait up to 10 s until MNT is a mount point.
+wait_mounted() {
+	local i
+	for i in $(seq 100); do
+		mountpoint -q "$1" && return 0
+		sleep 0.1
+	done
+	echo "FAIL: '$1' did not become a mount point" >&2
+	return 1
+}
+
+# sfs_mount SRC MNT [snapfs mount options...]: mount in the background (foreground daemon,
+# logged to $T/daemon-N.log), wait for it, and register it for cleanup. Sets SFS_PID.
+sfs_mount() {
+	local src=$1 mnt=$2
+	shift 2
+	mkdir -p "$src" "$mnt"
+	_mounts+=("$mnt")
+	"$SNAPFS" mount -f "$@" "$src" "$mnt" >"$T/daemon-${#_pids[@]}.log" 2>&1 &
+	SFS_PID=$!
+	_pids+=("$SFS_PID")
+	wait_mounted "$mnt"
+}
+
+# sfs_umount MNT: unmount through 'snapfs umount' and wait for the daemon to exit.
+sfs_umount() {
+	"$SNAPFS" umount "$1"
+}
+
+# finish: the closing line; exit status says whether every check passed.
+finish() {
+	echo "$(basename "$0"): ${_failures} failed"
+	[ "$_failures" -eq 0 ]
+}
