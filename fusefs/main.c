@@ -234,6 +234,7 @@ static struct fuse_session *new_session(const struct mount_args *a, const char *
 	argv[argc] = NULL;
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	fuse_opt_free_args(&args); /* libfuse may have made its own copy */
 	return se;
 }
 

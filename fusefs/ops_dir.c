@@ -111,6 +111,12 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 			} else {
 				int r = sfs_do_lookup(dir, dirfd(d->dp), name, &e);
 
+				if (r == -ENOENT) {
+					/* removed since the stream read it */
+					d->entry = NULL;
+					d->offset = next;
+					continue;
+				}
 				if (r < 0) {
 					err = -r;
 					break;

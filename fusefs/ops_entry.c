@@ -103,7 +103,7 @@ static void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct stat st;
 	int fd, r;
 
-	if (fi) {
+	if (fi && S_ISREG(in->type)) {
 		r = fstat(fi->fh, &st);
 	} else {
 		fd = pin_or_reply(req, in);
@@ -177,7 +177,8 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int v
 	fd = pin_or_reply(req, in);
 	if (fd < 0)
 		return;
-	r = apply_setattr(in, fd, attr, valid, fi);
+	/* fi->fh is a descriptor for regular files only (a directory's is a stream) */
+	r = apply_setattr(in, fd, attr, valid, S_ISREG(in->type) ? fi : NULL);
 	if (r == 0 && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	inode_fd_put(&sfs.itab, in);

@@ -11,6 +11,7 @@ T=$(mktemp -d /tmp/snapfs-test.XXXXXX)
 chmod 755 "$T"
 _mounts=()
 _pids=()
+declare -A _daemon_of=() _log_of=()
 _failures=0
 
 _cleanup() {
@@ -85,17 +86,30 @@ wait_mounted() {
 sfs_mount() {
 	local src=$1 mnt=$2
 	shift 2
+	local log=$T/daemon-${#_pids[@]}.log
 	mkdir -p "$src" "$mnt"
 	_mounts+=("$mnt")
-	"$SNAPFS" mount -f "$@" "$src" "$mnt" >"$T/daemon-${#_pids[@]}.log" 2>&1 &
+	"$SNAPFS" mount -f "$@" "$src" "$mnt" >"$log" 2>&1 &
 	SFS_PID=$!
 	_pids+=("$SFS_PID")
+	_daemon_of[$mnt]=$SFS_PID
+	_log_of[$mnt]=$log
 	wait_mounted "$mnt"
 }
 
-# sfs_umount MNT: unmount through 'snapfs umount' and wait for the daemon to exit.
+# sfs_umount MNT: unmount through 'snapfs umount', wait for the daemon that sfs_mount started,
+# and count a failure if it exited with an error (a sanitizer report, say), showing its log.
 sfs_umount() {
-	"$SNAPFS" umount "$1"
+	local mnt=$1 pid rc=0
+	"$SNAPFS" umount "$mnt"
+	pid=${_daemon_of[$mnt]:-}
+	[ -n "$pid" ] || return 0
+	wait "$pid" || rc=$?
+	unset "_daemon_of[$mnt]"
+	if [ "$rc" -ne 0 ]; then
+		fail "daemon of '$mnt' exited with status $rc; its log:"
+		cat "${_log_of[$mnt]}" >&2
+	fi
 }
 
 # finish: the closing line; exit status says whether every check passed.
