@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "fusefs.h"
 #include "mountinfo.h"
+#include "snapfs/snapfs.h"
 #include "volume.h"
 
 #define SNAPFS_FSTYPE "fuse.snapfs"
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "umount") == 0 || strcmp(cmd, "unmount") == 0)
 		return cmd_umount(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("snapfs %s\n", SNAPFS_VERSION);
+		printf("snapfs %s\n", snap_version());
 		return EXIT_SUCCESS;
 	}
 	fprintf(stderr, "snapfs: unknown command '%s' (see 'snapfs --help')\n", cmd);

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "snapfs/snapfs.h"
+
 /* Name of the state directory inside SRC; hidden from the live view. */
-#define VOLUME_STATE_DIR ".snapfs"
+#define VOLUME_STATE_DIR SNAP_STATE_DIR
 
 struct volume {
 	char *src;      /* absolute, canonical path of SRC */

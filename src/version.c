@@ -1,0 +1,9 @@
+/* version.c: the library's version string, from the build. */
+#include "snapfs/snapfs.h"
+
+#include "config.h"
+
+const char *snap_version(void)
+{
+	return SNAPFS_VERSION;
+}
