@@ -131,6 +131,25 @@ static struct sfs_inode *hash_find(struct inode_table *t, dev_t dev, ino_t ino)
 	return NULL;
 }
 
+/* Whether this process may reopen files by handle: try it on fd's own handle. */
+static bool can_use_handles(int fd)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h;
+	int mount_id, probe;
+
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0)
+		return false;
+	probe = open_by_handle_at(fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (probe < 0)
+		return false;
+	(void)close(probe);
+	return true;
+}
+
 int inode_table_init(struct inode_table *t, int root_fd, unsigned max_fds)
 {
 	struct stat st;
@@ -151,6 +170,7 @@ int inode_table_init(struct inode_table *t, int root_fd, unsigned max_fds)
 	t->nbuckets = INITIAL_BUCKETS;
 	t->lru.lru_next = t->lru.lru_prev = &t->lru;
 	t->max_fds = max_fds ? max_fds : 1;
+	t->use_handles = can_use_handles(root_fd);
 	t->root->dev = st.st_dev;
 	t->root->ino = st.st_ino;
 	t->root->type = S_IFDIR;
@@ -223,8 +243,8 @@ static int mount_fd_for(struct inode_table *t, dev_t dev, int parent_fd, const c
 }
 
 /* Build a new inode for name under parent_fd, whose attributes are st. Lock not held. */
-static int make_inode(int parent_fd, const char *name, const struct stat *st,
-		      struct sfs_inode **ret_in)
+static int make_inode(struct inode_table *t, int parent_fd, const char *name,
+		      const struct stat *st, struct sfs_inode **ret_in)
 {
 	struct {
 		struct file_handle fh;
@@ -234,9 +254,13 @@ static int make_inode(int parent_fd, const char *name, const struct stat *st,
 	int mount_id, r;
 
 	h.fh.handle_bytes = MAX_HANDLE_SZ;
-	r = name_to_handle_at(parent_fd, name, &h.fh, &mount_id, 0);
-	if (r < 0 && errno != EOPNOTSUPP && errno != EOVERFLOW)
-		return -errno;
+	if (t->use_handles) {
+		r = name_to_handle_at(parent_fd, name, &h.fh, &mount_id, 0);
+		if (r < 0 && errno != EOPNOTSUPP && errno != EOVERFLOW)
+			return -errno;
+	} else {
+		r = -1;
+	}
 	in = calloc(1, sizeof(*in) + (r == 0 ? h.fh.handle_bytes : 0));
 	if (!in)
 		return -ENOMEM;
@@ -276,7 +300,7 @@ int inode_lookup(struct inode_table *t, int parent_fd, const char *name, struct 
 		if (in || fresh)
 			break;
 		pthread_mutex_unlock(&t->lock);
-		r = make_inode(parent_fd, name, st, &fresh);
+		r = make_inode(t, parent_fd, name, st, &fresh);
 		if (r < 0)
 			return r;
 	}

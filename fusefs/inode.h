@@ -43,13 +43,17 @@ struct inode_table {
 	size_t count;
 	struct sfs_inode *root;
 	struct sfs_inode lru;                   /* sentinel: lru.lru_next is most recent */
+	bool use_handles;                       /* open_by_handle_at works here */
 	unsigned nfds;                          /* evictable fds currently open */
 	unsigned max_fds;
 	struct inode_mount mounts[32];
 	unsigned nmounts;
 };
 
-/* Set up the table around root_fd (taken: an O_PATH or directory fd on SRC). */
+/*
+ * Set up the table around root_fd (taken: an O_PATH or directory fd on SRC). Without the
+ * privilege to reopen files by handle (CAP_DAC_READ_SEARCH), every inode keeps its descriptor.
+ */
 int inode_table_init(struct inode_table *t, int root_fd, unsigned max_fds);
 void inode_table_release(struct inode_table *t);
 
