@@ -1,16 +1,22 @@
 /*
- * creds.c makes the calling thread act as the requesting process for the calls that create
- * files, so that ownership, setgid directories and group membership come out as the backing
- * filesystem decides them for that user. fsuid, fsgid and (through the raw system call, not
- * the libc wrapper that changes every thread) the supplementary groups are per-thread on
- * Linux, so other workers are unaffected. Everything else runs as root: the kernel has
- * already checked permissions (default_permissions).
+ * creds.c makes the calling thread act as the requesting process for the calls whose outcome
+ * depends on who makes them: creating files (ownership, setgid directories, group membership)
+ * and truncating (which clears set-group-ID for non-members). fsuid, fsgid and (through the
+ * raw system call, not the libc wrapper that changes every thread) the supplementary groups
+ * are per-thread on Linux, so other workers are unaffected. Everything else runs as root: the
+ * kernel has already checked permissions (default_permissions).
+ *
+ * With POSIX ACLs the kernel leaves the umask to us (FUSE_CAP_DONT_MASK), because only the
+ * backing filesystem knows whether a default ACL replaces it. The umask lives in the fs_struct,
+ * which threads share, so each worker thread unshares its own (CLONE_FS) before changing it.
  */
 #include "sfs.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,20 +27,43 @@ static int set_thread_groups(size_t n, const gid_t *list)
 	return syscall(SYS_setgroups, n, list) < 0 ? -errno : 0;
 }
 
-int creds_enter(fuse_req_t req, struct sfs_creds *c)
+/* Give the calling thread an fs_struct (cwd, root, umask) of its own, once. */
+static int unshare_fs(void)
+{
+	static __thread bool done;
+
+	if (!done) {
+		if (unshare(CLONE_FS) < 0)
+			return -errno;
+		done = true;
+	}
+	return 0;
+}
+
+int creds_enter(fuse_req_t req, struct sfs_creds *c, unsigned flags)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t stack[GROUPS_ON_STACK], *list = stack;
 	int n, r;
 
 	c->switched = false;
+	c->umask_set = false;
+	if ((flags & CREDS_UMASK) && sfs.dont_mask) {
+		r = unshare_fs();
+		if (r < 0)
+			return r;
+		c->old_umask = umask(ctx->umask);
+		c->umask_set = true;
+	}
 	if (!sfs.is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	n = fuse_req_getgroups(req, GROUPS_ON_STACK, stack);
 	if (n > GROUPS_ON_STACK) {
 		list = malloc(n * sizeof(*list));
-		if (!list)
-			return -ENOMEM;
+		if (!list) {
+			r = -ENOMEM;
+			goto out_umask;
+		}
 		n = fuse_req_getgroups(req, n, list);
 	}
 	if (n < 0)
@@ -43,19 +72,28 @@ int creds_enter(fuse_req_t req, struct sfs_creds *c)
 	if (list != stack)
 		free(list);
 	if (r < 0)
-		return r;
+		goto out_umask;
 	(void)setfsgid(ctx->gid);
 	(void)setfsuid(ctx->uid);
 	c->switched = true;
 	return 0;
+out_umask:
+	if (c->umask_set)
+		(void)umask(c->old_umask);
+	c->umask_set = false;
+	return r;
 }
 
 void creds_leave(struct sfs_creds *c)
 {
-	if (!c->switched)
-		return;
-	(void)setfsuid(0);
-	(void)setfsgid(0);
-	(void)set_thread_groups(0, NULL);
-	c->switched = false;
+	if (c->switched) {
+		(void)setfsuid(0);
+		(void)setfsgid(0);
+		(void)set_thread_groups(0, NULL);
+		c->switched = false;
+	}
+	if (c->umask_set) {
+		(void)umask(c->old_umask);
+		c->umask_set = false;
+	}
 }

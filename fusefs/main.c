@@ -164,6 +164,14 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want |= FUSE_CAP_SPLICE_READ;
+	/*
+	 * POSIX ACLs: the kernel enforces them and leaves the umask to us, since only the backing
+	 * filesystem knows whether a default ACL replaces it.
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		sfs.dont_mask = true;
+	}
 	/* locks stay with the kernel, which keeps them for every user of the mount */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	conn->max_background = 64;
@@ -222,7 +230,9 @@ static struct fuse_session *new_session(const struct mount_args *a, const char *
 			*w++ = '\\';
 		*w++ = *c;
 	}
-	strcpy(w, ",subtype=snapfs,default_permissions");
+	/* as root, a volume keeps device files and set-user-ID programs working, as SRC does */
+	strcpy(w, sfs.is_root ? ",subtype=snapfs,default_permissions,dev,suid" :
+				",subtype=snapfs,default_permissions");
 	argv[argc++] = (char *)"snapfs";
 	argv[argc++] = fsname;
 	if (a->fuse_opts) {
@@ -280,6 +290,7 @@ int sfs_mount_main(int argc, char **argv)
 		fprintf(stderr, "snapfs mount: '%s': %s\n", a.mnt, strerror(errno));
 		goto out_free_opts;
 	}
+	sfs.is_root = geteuid() == 0;
 	/* the session checks the FUSE options (libfuse says what is wrong) before SRC changes */
 	se = new_session(&a, src_real);
 	if (!se)
@@ -290,7 +301,6 @@ int sfs_mount_main(int argc, char **argv)
 		goto out_destroy;
 	}
 	umask(0);
-	sfs.is_root = geteuid() == 0;
 	nofile = raise_nofile();
 	if (!sfs.opt.max_fds)
 		sfs.opt.max_fds = nofile / 4 > 16384 ? 16384 : (nofile / 4 < 64 ? 64 : nofile / 4);

@@ -118,12 +118,73 @@ static void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_attr(req, &st, sfs.opt.timeout);
 }
 
-/* Apply the changes of one setattr request to the file behind fd (O_PATH) or fi. */
-static int apply_setattr(struct sfs_inode *in, int fd, const struct stat *attr, int valid,
-			 struct fuse_file_info *fi)
+/* Truncate as the caller: the backing filesystem then clears set-group-ID as it should. */
+static int truncate_as_caller(fuse_req_t req, int fd, struct fuse_file_info *fi, off_t size)
 {
 	struct sfs_procpath pp;
+	struct sfs_creds c;
+	int r;
 
+	r = creds_enter(req, &c, 0);
+	if (r < 0)
+		return r;
+	r = fi ? ftruncate(fi->fh, size) : truncate(sfs_procpath(&pp, fd), size);
+	r = r < 0 ? -errno : 0;
+	creds_leave(&c);
+	return r;
+}
+
+/* Whether the caller of req belongs to group gid. */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[256];
+	int n;
+
+	if (ctx->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 256, groups);
+	for (int i = 0; i < n && i < 256; i++) {
+		if (groups[i] == gid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A setattr that changes nothing, from a caller other than root, is the kernel asking to drop
+ * set-user-ID and set-group-ID before a write: its own fallback (without
+ * FUSE_CAP_HANDLE_KILLPRIV) only drops set-group-ID together with group-execute. Apply the rule
+ * the backing filesystem applies: set-group-ID goes also when the writer is not in the group.
+ */
+static int kill_setid_for_caller(fuse_req_t req, int fd)
+{
+	struct sfs_procpath pp;
+	struct stat st;
+	mode_t mode;
+
+	if (fuse_req_ctx(req)->uid == 0 || fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	mode = st.st_mode & 07777;
+	if (mode & S_ISUID)
+		mode &= ~S_ISUID;
+	if ((mode & S_ISGID) && ((mode & S_IXGRP) || !caller_in_group(req, st.st_gid)))
+		mode &= ~S_ISGID;
+	if (mode == (st.st_mode & 07777))
+		return 0;
+	return chmod(sfs_procpath(&pp, fd), mode) < 0 ? -errno : 0;
+}
+
+/* Apply the changes of one setattr request to the file behind fd (O_PATH) or fi. */
+static int apply_setattr(fuse_req_t req, struct sfs_inode *in, int fd, const struct stat *attr,
+			 int valid, struct fuse_file_info *fi)
+{
+	struct sfs_procpath pp;
+	int r;
+
+	if (valid == 0)
+		return kill_setid_for_caller(req, fd);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (fi ? fchmod(fi->fh, attr->st_mode) : chmod(sfs_procpath(&pp, fd), attr->st_mode))
 			return -errno;
@@ -136,9 +197,9 @@ static int apply_setattr(struct sfs_inode *in, int fd, const struct stat *attr, 
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		if (fi ? ftruncate(fi->fh, attr->st_size) :
-			 truncate(sfs_procpath(&pp, fd), attr->st_size))
-			return -errno;
+		r = truncate_as_caller(req, fd, fi, attr->st_size);
+		if (r < 0)
+			return r;
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec tv[2] = {
@@ -178,7 +239,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int v
 	if (fd < 0)
 		return;
 	/* fi->fh is a descriptor for regular files only (a directory's is a stream) */
-	r = apply_setattr(in, fd, attr, valid, S_ISREG(in->type) ? fi : NULL);
+	r = apply_setattr(req, in, fd, attr, valid, S_ISREG(in->type) ? fi : NULL);
 	if (r == 0 && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	inode_fd_put(&sfs.itab, in);
@@ -234,7 +295,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 	fd = pin_or_reply(req, p);
 	if (fd < 0)
 		return;
-	r = creds_enter(req, &c);
+	r = creds_enter(req, &c, CREDS_UMASK);
 	if (r == 0) {
 		if (kind == MAKE_DIR)
 			r = mkdirat(fd, name, mode);

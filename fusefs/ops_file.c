@@ -8,6 +8,9 @@
  * O_DIRECT is dropped on the backing file: the kernel already bypasses its own page cache for
  * such a file, and our buffers carry no alignment guarantee (the backing filesystem would
  * refuse them with EINVAL). File locks are left to the kernel, which keeps them per mount.
+ *
+ * Writes run as root, so the backing filesystem never clears set-user-ID and set-group-ID bits
+ * on a write; the kernel clears them before it sends the write (see docs/live-volume.md).
  */
 #include "sfs.h"
 
@@ -17,7 +20,8 @@
 
 static int backing_flags(int flags)
 {
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
+	/* O_NOFOLLOW: the kernel resolved the path already; /proc/self/fd/N is a link itself */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_NOFOLLOW);
 	if (sfs.writeback) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
@@ -48,7 +52,7 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, -pfd);
 		return;
 	}
-	r = creds_enter(req, &c);
+	r = creds_enter(req, &c, CREDS_UMASK);
 	if (r == 0) {
 		fd = openat(pfd, name, backing_flags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
 			    mode);

@@ -28,6 +28,7 @@ struct sfs {
 	struct sfs_options opt;
 	bool writeback;        /* what the kernel granted */
 	bool is_root;          /* the daemon may act as its callers */
+	bool dont_mask;        /* the kernel leaves the umask to us (POSIX ACLs) */
 };
 
 /* The daemon's state, set before the session starts. */
@@ -56,14 +57,19 @@ struct sfs_procpath {
 const char *sfs_procpath(struct sfs_procpath *p, int fd);
 
 /*
- * Act as the caller of req for the calls that create objects (so new files belong to the
- * caller, setgid directories and group membership behave as the kernel would). Sets the
- * calling thread's fsuid, fsgid and supplementary groups; creds_leave() restores root's.
+ * Act as the caller of req for the calls whose outcome depends on the caller: creating objects
+ * (new files belong to the caller; setgid directories and group membership behave as the
+ * backing filesystem decides) and truncating. Sets the calling thread's fsuid, fsgid and
+ * supplementary groups, and with CREDS_UMASK the caller's umask when the kernel left it to us;
+ * creds_leave() restores the daemon's. Returns 0 or a negative errno (nothing changed then).
  */
 struct sfs_creds {
 	bool switched;
+	bool umask_set;
+	mode_t old_umask;
 };
-int creds_enter(fuse_req_t req, struct sfs_creds *c);
+#define CREDS_UMASK 1u
+int creds_enter(fuse_req_t req, struct sfs_creds *c, unsigned flags);
 void creds_leave(struct sfs_creds *c);
 
 #endif
