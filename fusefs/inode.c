@@ -415,11 +415,13 @@ void inode_fd_put(struct inode_table *t, struct sfs_inode *in)
 	close_all(victims, nv);
 }
 
-void inode_open_inc(struct inode_table *t, struct sfs_inode *in)
+void inode_open_inc(struct inode_table *t, struct sfs_inode *in, int fd)
 {
 	pthread_mutex_lock(&t->lock);
 	in->nopen++;
 	lru_unlink(t, in);
+	if (in->fd < 0)
+		in->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* -1 on failure: reopened by handle then */
 	pthread_mutex_unlock(&t->lock);
 }
 

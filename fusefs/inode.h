@@ -78,8 +78,12 @@ void inode_forget(struct inode_table *t, struct sfs_inode *in, uint64_t n);
 int inode_fd_get(struct inode_table *t, struct sfs_inode *in);
 void inode_fd_put(struct inode_table *t, struct sfs_inode *in);
 
-/* Count open file handles; an inode with open handles keeps its descriptor. */
-void inode_open_inc(struct inode_table *t, struct sfs_inode *in);
+/*
+ * Count open file handles; an inode with open handles keeps its descriptor. fd is the new
+ * handle's descriptor: an inode without a descriptor keeps a duplicate of it, so that it stays
+ * reachable after its last name is gone (a file handle no longer opens it then).
+ */
+void inode_open_inc(struct inode_table *t, struct sfs_inode *in, int fd);
 void inode_open_dec(struct inode_table *t, struct sfs_inode *in);
 
 /*

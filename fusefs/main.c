@@ -160,10 +160,10 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		sfs.writeback = true;
 	}
+	/* replies may be spliced; requests are read whole, so that wire.c sees each of them */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want |= FUSE_CAP_SPLICE_READ;
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	/*
 	 * POSIX ACLs: the kernel enforces them and leaves the umask to us, since only the backing
 	 * filesystem knows whether a default ACL replaces it.
@@ -256,7 +256,7 @@ static int serve(struct fuse_session *se)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_max_threads(cfg, sfs.opt.max_threads);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fuse_loop_cfg_set_idle_threads(cfg, sfs.opt.max_threads);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return r;
@@ -316,6 +316,10 @@ int sfs_mount_main(int argc, char **argv)
 		goto out_signals;
 	}
 	mounted = true;
+	if (sfs_wire_attach(se) != 0) {
+		fprintf(stderr, "snapfs mount: cannot attach to the FUSE channel of '%s'\n", a.mnt);
+		goto out_unmount;
+	}
 	if (!sfs.opt.foreground)
 		log_setup(LOG_SINK_SYSLOG, LOG_INFO, "snapfs");
 	if (fuse_daemonize(sfs.opt.foreground) != 0)

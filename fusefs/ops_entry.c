@@ -151,13 +151,7 @@ static bool caller_in_group(fuse_req_t req, gid_t gid)
 	return false;
 }
 
-/*
- * A setattr that changes nothing, from a caller other than root, is the kernel asking to drop
- * set-user-ID and set-group-ID before a write: its own fallback (without
- * FUSE_CAP_HANDLE_KILLPRIV) only drops set-group-ID together with group-execute. Apply the rule
- * the backing filesystem applies: set-group-ID goes also when the writer is not in the group.
- */
-static int kill_setid_for_caller(fuse_req_t req, int fd)
+int sfs_kill_setid(fuse_req_t req, int fd)
 {
 	struct sfs_procpath pp;
 	struct stat st;
@@ -183,8 +177,16 @@ static int apply_setattr(fuse_req_t req, struct sfs_inode *in, int fd, const str
 	struct sfs_procpath pp;
 	int r;
 
-	if (valid == 0)
-		return kill_setid_for_caller(req, fd);
+	/*
+	 * A setattr that changes nothing but perhaps ctime comes from chown(-1, -1), or, from a
+	 * caller other than root, from the kernel asking to drop set-ID bits before a write (when
+	 * FUSE_HANDLE_KILLPRIV_V2 is not in force, its own fallback drops set-group-ID only with
+	 * group-execute). A no-op chown on the backing file does what chown does there.
+	 */
+	if (valid == 0 && fuse_req_ctx(req)->uid != 0)
+		return sfs_kill_setid(req, fd);
+	if (valid == 0 || valid == FUSE_SET_ATTR_CTIME)
+		return fchownat(fd, "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (fi ? fchmod(fi->fh, attr->st_mode) : chmod(sfs_procpath(&pp, fd), attr->st_mode))
 			return -errno;

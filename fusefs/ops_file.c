@@ -10,7 +10,7 @@
  * refuse them with EINVAL). File locks are left to the kernel, which keeps them per mount.
  *
  * Writes run as root, so the backing filesystem never clears set-user-ID and set-group-ID bits
- * on a write; the kernel clears them before it sends the write (see docs/live-volume.md).
+ * on a write: the daemon does, for the writes and O_TRUNC opens the kernel flags (wire.c).
  */
 #include "sfs.h"
 
@@ -21,7 +21,7 @@
 static int backing_flags(int flags)
 {
 	/* O_NOFOLLOW: the kernel resolved the path already; /proc/self/fd/N is a link itself */
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_NOFOLLOW);
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_NOFOLLOW | SFS_O_KILL_PRIV);
 	if (sfs.writeback) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
@@ -59,6 +59,8 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		r = fd < 0 ? -errno : 0;
 		creds_leave(&c);
 	}
+	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV))
+		r = sfs_kill_setid(req, fd);
 	if (r == 0)
 		r = sfs_do_lookup(p, pfd, name, &e);
 	inode_fd_put(&sfs.itab, p);
@@ -68,7 +70,7 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, -r);
 		return;
 	}
-	inode_open_inc(&sfs.itab, inode_get(&sfs.itab, e.ino));
+	inode_open_inc(&sfs.itab, inode_get(&sfs.itab, e.ino), fd);
 	fi->fh = fd;
 	set_cache_policy(fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
@@ -82,7 +84,7 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs_inode *in = inode_get(&sfs.itab, ino);
 	struct sfs_procpath pp;
-	int pfd, fd;
+	int pfd, fd, r;
 
 	pfd = inode_fd_get(&sfs.itab, in);
 	if (pfd < 0) {
@@ -90,14 +92,18 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fd = open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
-	if (fd < 0) {
-		int err = errno;
-
+	r = fd < 0 ? -errno : 0;
+	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV)) {
+		r = sfs_kill_setid(req, fd);
+		if (r < 0)
+			(void)close(fd);
+	}
+	if (r < 0) {
 		inode_fd_put(&sfs.itab, in);
-		fuse_reply_err(req, err);
+		fuse_reply_err(req, -r);
 		return;
 	}
-	inode_open_inc(&sfs.itab, in);
+	inode_open_inc(&sfs.itab, in, fd);
 	inode_fd_put(&sfs.itab, in);
 	fi->fh = fd;
 	set_cache_policy(fi);
@@ -150,6 +156,13 @@ static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
 	ssize_t n;
 
+	if (fi->flags & SFS_O_KILL_PRIV) {
+		n = sfs_kill_setid(req, fi->fh);
+		if (n < 0) {
+			fuse_reply_err(req, -n);
+			return;
+		}
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fi->fh;
 	out.buf[0].pos = off;

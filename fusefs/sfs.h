@@ -29,6 +29,7 @@ struct sfs {
 	bool writeback;        /* what the kernel granted */
 	bool is_root;          /* the daemon may act as its callers */
 	bool dont_mask;        /* the kernel leaves the umask to us (POSIX ACLs) */
+	bool killpriv;         /* we clear set-ID bits on flagged writes (wire.c) */
 };
 
 /* The daemon's state, set before the session starts. */
@@ -39,6 +40,21 @@ void sfs_entry_ops(struct fuse_lowlevel_ops *ops);
 void sfs_file_ops(struct fuse_lowlevel_ops *ops);
 void sfs_dir_ops(struct fuse_lowlevel_ops *ops);
 void sfs_xattr_ops(struct fuse_lowlevel_ops *ops);
+
+/*
+ * Hook the session's reads and writes of /dev/fuse (after fuse_session_mount) to negotiate
+ * FUSE_HANDLE_KILLPRIV_V2 and to pass its per-request flags on: a write or open whose caller
+ * lacks CAP_FSETID arrives with SFS_O_KILL_PRIV in fi->flags. Returns 0 or -1.
+ */
+#define SFS_O_KILL_PRIV (1 << 30)
+int sfs_wire_attach(struct fuse_session *se);
+
+/*
+ * Clear set-user-ID, and set-group-ID by the rules of the backing filesystem (always with
+ * group-execute, otherwise when the caller is not in the file's group), on the file behind
+ * fd (O_PATH or open) for the caller of req. Returns 0 or a negative errno.
+ */
+int sfs_kill_setid(fuse_req_t req, int fd);
 
 /* True when (parent, name) names the hidden state directory SRC/.snapfs. */
 bool sfs_is_reserved(fuse_ino_t parent, const char *name);

@@ -141,6 +141,10 @@ static int cmd_unlinked(const char *path)
 	if (ftruncate(fd, 6) < 0 || fchmod(fd, 0640) < 0 || fstat(fd, &st) < 0 ||
 	    st.st_size != 6 || (st.st_mode & 07777) != 0640)
 		return die("ftruncate/fchmod after unlink", path);
+	/* dirty data and times written back after the last name is gone */
+	if (pwrite(fd, "again", 5, 6) != 5 || futimens(fd, NULL) < 0 || fchown(fd, -1, -1) < 0 ||
+	    syncfs(fd) < 0 || fstat(fd, &st) < 0 || st.st_size != 11)
+		return die("write, futimens, fchown or syncfs after unlink of", path);
 	if (access(path, F_OK) == 0) {
 		fprintf(stderr, "fsprobe: '%s' still has a name\n", path);
 		return 1;
