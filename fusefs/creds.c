@@ -40,10 +40,46 @@ static int unshare_fs(void)
 	return 0;
 }
 
+/*
+ * The supplementary groups of req's caller: in stack (GROUPS_ON_STACK entries) or in a list the
+ * caller frees when *list != stack. Returns the count (0 when the caller is gone or /proc is
+ * unreadable), or -ENOMEM.
+ */
+static int caller_groups(fuse_req_t req, gid_t *stack, gid_t **list)
+{
+	int n = fuse_req_getgroups(req, GROUPS_ON_STACK, stack), got;
+
+	*list = stack;
+	if (n <= GROUPS_ON_STACK)
+		return n < 0 ? 0 : n;
+	*list = malloc(n * sizeof(**list));
+	if (!*list)
+		return -ENOMEM;
+	got = fuse_req_getgroups(req, n, *list);
+	/* the caller may have changed its groups between the two reads */
+	return got < 0 ? 0 : (got < n ? got : n);
+}
+
+bool creds_in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t stack[GROUPS_ON_STACK], *list;
+	bool found = fuse_req_ctx(req)->gid == gid;
+	int n;
+
+	if (found)
+		return true;
+	n = caller_groups(req, stack, &list);
+	for (int i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	if (list != stack)
+		free(list);
+	return found;
+}
+
 int creds_enter(fuse_req_t req, struct sfs_creds *c, unsigned flags)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	gid_t stack[GROUPS_ON_STACK], *list = stack;
+	gid_t stack[GROUPS_ON_STACK], *list;
 	int n, r;
 
 	c->switched = false;
@@ -57,17 +93,11 @@ int creds_enter(fuse_req_t req, struct sfs_creds *c, unsigned flags)
 	}
 	if (!sfs.is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
-	n = fuse_req_getgroups(req, GROUPS_ON_STACK, stack);
-	if (n > GROUPS_ON_STACK) {
-		list = malloc(n * sizeof(*list));
-		if (!list) {
-			r = -ENOMEM;
-			goto out_umask;
-		}
-		n = fuse_req_getgroups(req, n, list);
+	n = caller_groups(req, stack, &list);
+	if (n < 0) {
+		r = n;
+		goto out_umask;
 	}
-	if (n < 0)
-		n = 0; /* the caller is gone or /proc is unreadable: primary group only */
 	r = set_thread_groups(n, list);
 	if (list != stack)
 		free(list);

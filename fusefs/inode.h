@@ -1,7 +1,7 @@
 /*
  * The inode table: every inode the kernel holds a lookup reference to, keyed by the backing
  * (device, inode number), found through a hash. An inode keeps a Linux file handle
- * (name_to_handle_at) rather than a descriptor; O_PATH descriptors are opened on demand with
+ * (name_to_handle_at) rather than a descriptor; descriptors are opened on demand with
  * open_by_handle_at and kept in a bounded LRU, so a tree of any size is served with at most
  * max_fds descriptors. Inodes whose filesystem has no file handles keep their descriptor.
  */
@@ -17,23 +17,26 @@
 struct sfs_inode {
 	struct sfs_inode *hnext;                /* hash chain */
 	struct sfs_inode *lru_prev, *lru_next;  /* in the LRU while its fd is evictable */
+	struct sfs_inode *all_prev, *all_next;  /* every live inode, for shutdown */
 	dev_t dev;
 	ino_t ino;
 	mode_t type;                            /* S_IFMT bits */
 	uint64_t nlookup;                       /* kernel references */
-	int fd;                                 /* O_PATH descriptor, -1 while evicted */
+	int fd;                                 /* descriptor (O_PATH or open), -1 while evicted */
+	int mount_fd;                           /* anchor of its filesystem, for open_by_handle_at */
 	unsigned pins;                          /* callers using fd right now */
 	unsigned nopen;                         /* open file handles */
-	bool keep_fd;                           /* no file handle: fd is never evicted */
+	bool keep_fd;                           /* fd is never evicted (no handle, or orphaned) */
 	bool hashed;
 	int handle_type;
-	unsigned handle_bytes;
+	unsigned handle_bytes;                  /* 0: no file handle */
 	unsigned char handle[];
 };
 
+/* A filesystem met under SRC: its mount id and a directory descriptor that anchors handles. */
 struct inode_mount {
-	dev_t dev;
-	int fd;                                 /* any O_PATH fd on that filesystem */
+	int mount_id;
+	int fd;
 };
 
 struct inode_table {
@@ -43,16 +46,17 @@ struct inode_table {
 	size_t count;
 	struct sfs_inode *root;
 	struct sfs_inode lru;                   /* sentinel: lru.lru_next is most recent */
+	struct sfs_inode all;                   /* sentinel of the list of every inode */
 	bool use_handles;                       /* open_by_handle_at works here */
 	unsigned nfds;                          /* evictable fds currently open */
 	unsigned max_fds;
-	struct inode_mount mounts[32];
-	unsigned nmounts;
+	struct inode_mount *mounts;             /* growable; anchors live until release */
+	unsigned nmounts, cap_mounts;
 };
 
 /*
- * Set up the table around root_fd (taken: an O_PATH or directory fd on SRC). Without the
- * privilege to reopen files by handle (CAP_DAC_READ_SEARCH), every inode keeps its descriptor.
+ * Set up the table around root_fd (taken: a directory fd on SRC). Without the privilege to
+ * reopen files by handle (CAP_DAC_READ_SEARCH), every inode keeps its descriptor.
  */
 int inode_table_init(struct inode_table *t, int root_fd, unsigned max_fds);
 void inode_table_release(struct inode_table *t);
@@ -63,7 +67,9 @@ fuse_ino_t inode_nodeid(struct inode_table *t, struct sfs_inode *in);
 
 /*
  * Find or create the inode for name under the directory parent_fd, and take one lookup
- * reference on it. Fills st (the entry's attributes). Returns 0 or a negative errno.
+ * reference on it. Fills st (the entry's attributes). An inode whose key matches but whose
+ * file handle differs (the inode number was reused by a new file) is replaced. Returns 0 or a
+ * negative errno.
  */
 int inode_lookup(struct inode_table *t, int parent_fd, const char *name, struct stat *st,
 		 struct sfs_inode **ret_in);
@@ -72,8 +78,8 @@ int inode_lookup(struct inode_table *t, int parent_fd, const char *name, struct 
 void inode_forget(struct inode_table *t, struct sfs_inode *in, uint64_t n);
 
 /*
- * An O_PATH descriptor for in, valid until the matching inode_fd_put(). Returns the fd or a
- * negative errno (-ESTALE when the file is gone).
+ * A descriptor for in (O_PATH, or a duplicate of an open file's), valid until the matching
+ * inode_fd_put(). Returns the fd or a negative errno (-ESTALE when the file is gone).
  */
 int inode_fd_get(struct inode_table *t, struct sfs_inode *in);
 void inode_fd_put(struct inode_table *t, struct sfs_inode *in);
@@ -87,9 +93,15 @@ void inode_open_inc(struct inode_table *t, struct sfs_inode *in, int fd);
 void inode_open_dec(struct inode_table *t, struct sfs_inode *in);
 
 /*
- * Forget the (dev, ino) key after the last name of that file was removed, so that a new file
- * that reuses the inode number gets a fresh inode. References already handed out stay valid.
+ * The inode with key (dev, ino), if the kernel holds it, with its descriptor pinned (release
+ * with inode_fd_put); NULL otherwise.
  */
-void inode_unhash(struct inode_table *t, dev_t dev, ino_t ino);
+struct sfs_inode *inode_find_pinned(struct inode_table *t, dev_t dev, ino_t ino);
+
+/*
+ * The last name of in (pinned) is gone: forget its key and keep its descriptor for the rest of
+ * its life, so that a process whose working directory it is can still stat and list it.
+ */
+void inode_orphan(struct inode_table *t, struct sfs_inode *in);
 
 #endif

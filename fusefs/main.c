@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,8 @@ static int parse_opt(const char *opt, struct mount_args *a)
 		sfs.opt.writeback = false;
 	} else if (strncmp(opt, "timeout=", 8) == 0) {
 		sfs.opt.timeout = strtod(opt + 8, &end);
-		if (*end || end == opt + 8 || sfs.opt.timeout < 0)
+		if (*end || end == opt + 8 || !isfinite(sfs.opt.timeout) || sfs.opt.timeout < 0 ||
+		    sfs.opt.timeout > 86400)
 			return -EINVAL;
 	} else if (strncmp(opt, "max_fds=", 8) == 0) {
 		unsigned long v = strtoul(opt + 8, &end, 10);
@@ -92,6 +94,9 @@ static int parse_opt(const char *opt, struct mount_args *a)
 		if (*end || end == opt + 12 || v < 1 || v > 1024)
 			return -EINVAL;
 		sfs.opt.max_threads = v;
+	} else if (strncmp(opt, "fsname=", 7) == 0 || strncmp(opt, "subtype=", 8) == 0) {
+		/* 'snapfs umount' finds the volume by them: they are snapfs's to set */
+		return -EPERM;
 	} else {
 		return append_opt(&a->fuse_opts, opt);
 	}
@@ -126,6 +131,12 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 			for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 				int r = parse_opt(opt, a);
 
+				if (r == -EPERM) {
+					fprintf(stderr, "snapfs mount: option '%s' is set by snapfs itself\n",
+						opt);
+					free(list);
+					return r;
+				}
 				if (r < 0) {
 					fprintf(stderr, "snapfs mount: bad option '%s'\n", opt);
 					free(list);
@@ -188,9 +199,14 @@ static void fuse_log_to_snap_log(enum fuse_log_level level, const char *fmt, va_
 	n = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
 	if (n < 0)
 		return;
-	used += (size_t)n;
-	if (used >= sizeof(line) - 1)
+	/* a line too long for the buffer is cut, and still ends where its last piece ends */
+	if ((size_t)n >= sizeof(line) - used) {
 		used = sizeof(line) - 1;
+		if (fmt[strlen(fmt) - 1] == '\n')
+			line[used - 1] = '\n';
+	} else {
+		used += (size_t)n;
+	}
 	if (used == 0 || line[used - 1] != '\n')
 		return;
 	line[used - 1] = '\0';
@@ -286,8 +302,12 @@ int sfs_mount_main(int argc, char **argv)
 		fprintf(stderr, "snapfs mount: %s\n", msg);
 		goto out_free_opts;
 	}
-	if (!realpath(a.mnt, mnt_real) || !realpath(a.src, src_real)) {
-		fprintf(stderr, "snapfs mount: '%s': %s\n", a.mnt, strerror(errno));
+	if (!realpath(a.mnt, mnt_real)) {
+		fprintf(stderr, "snapfs mount: mount point '%s': %s\n", a.mnt, strerror(errno));
+		goto out_free_opts;
+	}
+	if (!realpath(a.src, src_real)) {
+		fprintf(stderr, "snapfs mount: source '%s': %s\n", a.src, strerror(errno));
 		goto out_free_opts;
 	}
 	sfs.is_root = geteuid() == 0;

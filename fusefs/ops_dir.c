@@ -15,7 +15,7 @@
 struct sfs_dir {
 	DIR *dp;
 	struct dirent *entry;   /* read but not yet returned, or NULL */
-	off_t offset;           /* telldir() position after entry */
+	off_t offset;           /* position of entry, or of the next one to read */
 	bool is_root;
 };
 
@@ -27,23 +27,24 @@ static struct sfs_dir *dir_of(struct fuse_file_info *fi)
 static void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs_inode *in = inode_get(&sfs.itab, ino);
-	struct sfs_dir *d = calloc(1, sizeof(*d));
+	struct sfs_dir *d;
 	int pfd, fd, r;
 
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
+	pfd = sfs_pin_or_reply(req, in);
+	if (pfd < 0)
 		return;
-	}
-	pfd = inode_fd_get(&sfs.itab, in);
-	if (pfd < 0) {
-		r = -pfd;
-		goto out_free;
-	}
 	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? errno : 0;
 	inode_fd_put(&sfs.itab, in);
 	if (fd < 0) {
-		r = errno;
-		goto out_free;
+		fuse_reply_err(req, r);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		(void)close(fd);
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
@@ -67,7 +68,6 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 		     struct fuse_file_info *fi, bool plus)
 {
 	struct sfs_dir *d = dir_of(fi);
-	struct sfs_inode *dir = inode_get(&sfs.itab, ino);
 	char *buf = malloc(size), *p = buf;
 	size_t rem = size;
 	int err = 0;
@@ -109,7 +109,7 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 				e.attr.st_ino = d->entry->d_ino;
 				e.attr.st_mode = d->entry->d_type << 12;
 			} else {
-				int r = sfs_do_lookup(dir, dirfd(d->dp), name, &e);
+				int r = sfs_do_lookup(dirfd(d->dp), name, &e);
 
 				if (r == -ENOENT) {
 					/* removed since the stream read it */

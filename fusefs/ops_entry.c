@@ -29,8 +29,7 @@ bool sfs_is_reserved(fuse_ino_t parent, const char *name)
 	return parent == FUSE_ROOT_ID && strcmp(name, VOLUME_STATE_DIR) == 0;
 }
 
-int sfs_do_lookup(struct sfs_inode *parent, int parent_fd, const char *name,
-		  struct fuse_entry_param *e)
+int sfs_do_lookup(int parent_fd, const char *name, struct fuse_entry_param *e)
 {
 	struct sfs_inode *in;
 	int r;
@@ -45,8 +44,14 @@ int sfs_do_lookup(struct sfs_inode *parent, int parent_fd, const char *name,
 	return 0;
 }
 
-/* Pin ino's descriptor or reply with the error; returns the fd or -1 (already replied). */
-static int pin_or_reply(fuse_req_t req, struct sfs_inode *in)
+/* Reply with an entry; when the request was interrupted, give its lookup reference back. */
+static void reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	if (fuse_reply_entry(req, e) != 0 && e->ino)
+		inode_forget(&sfs.itab, inode_get(&sfs.itab, e->ino), 1);
+}
+
+int sfs_pin_or_reply(fuse_req_t req, struct sfs_inode *in)
 {
 	int fd = inode_fd_get(&sfs.itab, in);
 
@@ -67,20 +72,20 @@ static void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fd = pin_or_reply(req, p);
+	fd = sfs_pin_or_reply(req, p);
 	if (fd < 0)
 		return;
-	r = sfs_do_lookup(p, fd, name, &e);
+	r = sfs_do_lookup(fd, name, &e);
 	inode_fd_put(&sfs.itab, p);
 	if (r == -ENOENT) {
 		/* a negative entry, cached like a positive one */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = sfs.opt.timeout;
-		fuse_reply_entry(req, &e);
+		reply_entry(req, &e);
 	} else if (r < 0) {
 		fuse_reply_err(req, -r);
 	} else {
-		fuse_reply_entry(req, &e);
+		reply_entry(req, &e);
 	}
 }
 
@@ -104,16 +109,16 @@ static void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int fd, r;
 
 	if (fi && S_ISREG(in->type)) {
-		r = fstat(fi->fh, &st);
+		r = fstat(fi->fh, &st) < 0 ? -errno : 0;
 	} else {
-		fd = pin_or_reply(req, in);
+		fd = sfs_pin_or_reply(req, in);
 		if (fd < 0)
 			return;
-		r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 		inode_fd_put(&sfs.itab, in);
 	}
 	if (r < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, -r);
 	else
 		fuse_reply_attr(req, &st, sfs.opt.timeout);
 }
@@ -134,23 +139,6 @@ static int truncate_as_caller(fuse_req_t req, int fd, struct fuse_file_info *fi,
 	return r;
 }
 
-/* Whether the caller of req belongs to group gid. */
-static bool caller_in_group(fuse_req_t req, gid_t gid)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	gid_t groups[256];
-	int n;
-
-	if (ctx->gid == gid)
-		return true;
-	n = fuse_req_getgroups(req, 256, groups);
-	for (int i = 0; i < n && i < 256; i++) {
-		if (groups[i] == gid)
-			return true;
-	}
-	return false;
-}
-
 int sfs_kill_setid(fuse_req_t req, int fd)
 {
 	struct sfs_procpath pp;
@@ -163,7 +151,7 @@ int sfs_kill_setid(fuse_req_t req, int fd)
 	mode = st.st_mode & 07777;
 	if (mode & S_ISUID)
 		mode &= ~S_ISUID;
-	if ((mode & S_ISGID) && ((mode & S_IXGRP) || !caller_in_group(req, st.st_gid)))
+	if ((mode & S_ISGID) && ((mode & S_IXGRP) || !creds_in_group(req, st.st_gid)))
 		mode &= ~S_ISGID;
 	if (mode == (st.st_mode & 07777))
 		return 0;
@@ -237,7 +225,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int v
 	struct stat st;
 	int fd, r;
 
-	fd = pin_or_reply(req, in);
+	fd = sfs_pin_or_reply(req, in);
 	if (fd < 0)
 		return;
 	/* fi->fh is a descriptor for regular files only (a directory's is a stream) */
@@ -258,13 +246,15 @@ static void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	ssize_t n;
 	int fd;
 
-	fd = pin_or_reply(req, in);
+	fd = sfs_pin_or_reply(req, in);
 	if (fd < 0)
 		return;
 	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
 	inode_fd_put(&sfs.itab, in);
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	if (n == sizeof(buf)) {
@@ -294,7 +284,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	fd = pin_or_reply(req, p);
+	fd = sfs_pin_or_reply(req, p);
 	if (fd < 0)
 		return;
 	r = creds_enter(req, &c, CREDS_UMASK);
@@ -309,12 +299,12 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 		creds_leave(&c);
 	}
 	if (r == 0)
-		r = sfs_do_lookup(p, fd, name, &e);
+		r = sfs_do_lookup(fd, name, &e);
 	inode_fd_put(&sfs.itab, p);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_entry(req, &e);
+		reply_entry(req, &e);
 }
 
 static void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -344,7 +334,7 @@ static void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	fd = pin_or_reply(req, in);
+	fd = sfs_pin_or_reply(req, in);
 	if (fd < 0)
 		return;
 	pfd = inode_fd_get(&sfs.itab, p);
@@ -354,42 +344,44 @@ static void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 	}
 	r = linkat(fd, "", pfd, newname, AT_EMPTY_PATH) < 0 ? -errno : 0;
 	if (r == 0)
-		r = sfs_do_lookup(p, pfd, newname, &e);
+		r = sfs_do_lookup(pfd, newname, &e);
 	inode_fd_put(&sfs.itab, p);
 out_put_in:
 	inode_fd_put(&sfs.itab, in);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_entry(req, &e);
+		reply_entry(req, &e);
 }
 
-/* After the entry whose old attributes were st went away: drop its key if it was the last name. */
-static void forget_if_gone(const struct stat *st)
-{
-	if (S_ISDIR(st->st_mode) || st->st_nlink <= 1)
-		inode_unhash(&sfs.itab, st->st_dev, st->st_ino);
-}
-
+/*
+ * unlink and rmdir. A removed directory that the kernel still holds (some process's working
+ * directory) keeps its descriptor, so it can still be looked at, empty, as on the backing
+ * filesystem; a file handle no longer opens it.
+ */
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
 	struct sfs_inode *p = inode_get(&sfs.itab, parent);
+	struct sfs_inode *victim = NULL;
 	struct stat st;
-	bool known;
 	int fd, r;
 
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fd = pin_or_reply(req, p);
+	fd = sfs_pin_or_reply(req, p);
 	if (fd < 0)
 		return;
-	known = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if ((flags & AT_REMOVEDIR) && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		victim = inode_find_pinned(&sfs.itab, st.st_dev, st.st_ino);
 	r = unlinkat(fd, name, flags) < 0 ? -errno : 0;
+	if (victim) {
+		if (r == 0)
+			inode_orphan(&sfs.itab, victim);
+		inode_fd_put(&sfs.itab, victim);
+	}
 	inode_fd_put(&sfs.itab, p);
-	if (r == 0 && known)
-		forget_if_gone(&st);
 	fuse_reply_err(req, -r);
 }
 
@@ -408,8 +400,6 @@ static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 {
 	struct sfs_inode *p = inode_get(&sfs.itab, parent);
 	struct sfs_inode *np = inode_get(&sfs.itab, newparent);
-	struct stat victim;
-	bool replaced;
 	int fd, nfd, r;
 
 	if (sfs_is_reserved(parent, name)) {
@@ -420,7 +410,7 @@ static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	fd = pin_or_reply(req, p);
+	fd = sfs_pin_or_reply(req, p);
 	if (fd < 0)
 		return;
 	nfd = inode_fd_get(&sfs.itab, np);
@@ -428,17 +418,7 @@ static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		r = nfd;
 		goto out_put_p;
 	}
-	replaced = !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
-		   fstatat(nfd, newname, &victim, AT_SYMLINK_NOFOLLOW) == 0;
 	r = renameat2(fd, name, nfd, newname, flags) < 0 ? -errno : 0;
-	if (r == 0 && replaced) {
-		struct stat moved;
-
-		/* renaming a name onto another link of the same file removes nothing */
-		if (fstatat(nfd, newname, &moved, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    moved.st_ino != victim.st_ino || moved.st_dev != victim.st_dev)
-			forget_if_gone(&victim);
-	}
 	inode_fd_put(&sfs.itab, np);
 out_put_p:
 	inode_fd_put(&sfs.itab, p);

@@ -47,11 +47,9 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	pfd = inode_fd_get(&sfs.itab, p);
-	if (pfd < 0) {
-		fuse_reply_err(req, -pfd);
+	pfd = sfs_pin_or_reply(req, p);
+	if (pfd < 0)
 		return;
-	}
 	r = creds_enter(req, &c, CREDS_UMASK);
 	if (r == 0) {
 		fd = openat(pfd, name, backing_flags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
@@ -62,7 +60,7 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV))
 		r = sfs_kill_setid(req, fd);
 	if (r == 0)
-		r = sfs_do_lookup(p, pfd, name, &e);
+		r = sfs_do_lookup(pfd, name, &e);
 	inode_fd_put(&sfs.itab, p);
 	if (r < 0) {
 		if (fd >= 0)
@@ -74,8 +72,9 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	fi->fh = fd;
 	set_cache_policy(fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		/* the request was interrupted: the kernel will not release this handle */
+		/* the request was interrupted: the kernel will neither release nor forget it */
 		inode_open_dec(&sfs.itab, inode_get(&sfs.itab, e.ino));
+		inode_forget(&sfs.itab, inode_get(&sfs.itab, e.ino), 1);
 		(void)close(fd);
 	}
 }
@@ -86,11 +85,9 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfs_procpath pp;
 	int pfd, fd, r;
 
-	pfd = inode_fd_get(&sfs.itab, in);
-	if (pfd < 0) {
-		fuse_reply_err(req, -pfd);
+	pfd = sfs_pin_or_reply(req, in);
+	if (pfd < 0)
 		return;
-	}
 	fd = open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
 	r = fd < 0 ? -errno : 0;
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV)) {

@@ -60,11 +60,13 @@ int sfs_kill_setid(fuse_req_t req, int fd);
 bool sfs_is_reserved(fuse_ino_t parent, const char *name);
 
 /*
- * Look name up under parent (whose fd the caller holds) and fill e with a new lookup
- * reference on the inode. Returns 0 or a negative errno.
+ * Look name up under the directory parent_fd (pinned by the caller) and fill e with a new
+ * lookup reference on the inode. Returns 0 or a negative errno.
  */
-int sfs_do_lookup(struct sfs_inode *parent, int parent_fd, const char *name,
-		  struct fuse_entry_param *e);
+int sfs_do_lookup(int parent_fd, const char *name, struct fuse_entry_param *e);
+
+/* Pin in's descriptor, or reply with the error; returns the fd, or -1 when it has replied. */
+int sfs_pin_or_reply(fuse_req_t req, struct sfs_inode *in);
 
 /* Path through /proc/self/fd for an fd, for the calls that take no O_PATH fd. */
 struct sfs_procpath {
@@ -87,5 +89,8 @@ struct sfs_creds {
 #define CREDS_UMASK 1u
 int creds_enter(fuse_req_t req, struct sfs_creds *c, unsigned flags);
 void creds_leave(struct sfs_creds *c);
+
+/* Whether the caller of req has gid as its group or among its supplementary groups. */
+bool creds_in_group(fuse_req_t req, gid_t gid);
 
 #endif

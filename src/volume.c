@@ -83,6 +83,24 @@ int volume_check_mount_paths(const char *src, const char *mnt, char *msg, size_t
 	return 0;
 }
 
+/*
+ * The state directory and the lock file must be ours alone: of the expected type, owned by
+ * this process's user, not writable by group or others, and (the lock file) with no other
+ * link, since the daemon truncates and rewrites it. -EPERM otherwise.
+ */
+static int check_owned(int fd, mode_t type)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != type)
+		return type == S_IFDIR ? -ENOTDIR : -EINVAL;
+	if (st.st_uid != geteuid() || (st.st_mode & 022) || (type == S_IFREG && st.st_nlink != 1))
+		return -EPERM;
+	return 0;
+}
+
 int volume_open(const char *src, struct volume **ret_vol, char *msg, size_t msglen)
 {
 	struct volume *vol = calloc(1, sizeof(*vol));
@@ -123,6 +141,13 @@ int volume_open(const char *src, struct volume **ret_vol, char *msg, size_t msgl
 			 VOLUME_STATE_DIR, strerror(-r));
 		goto out_close_src;
 	}
+	r = check_owned(vol->state_fd, S_IFDIR);
+	if (r < 0) {
+		snprintf(msg, msglen, "state directory '%s/%s' is not snapfs's: %s", real,
+			 VOLUME_STATE_DIR, r == -EPERM ? "it is writable by others or owned by "
+			 "another user" : strerror(-r));
+		goto out_close_state;
+	}
 	vol->lock_fd = openat(vol->state_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 			      0600);
 	if (vol->lock_fd < 0) {
@@ -130,6 +155,13 @@ int volume_open(const char *src, struct volume **ret_vol, char *msg, size_t msgl
 		snprintf(msg, msglen, "cannot open lock file '%s/%s/%s': %s", real, VOLUME_STATE_DIR,
 			 LOCK_NAME, strerror(-r));
 		goto out_close_state;
+	}
+	r = check_owned(vol->lock_fd, S_IFREG);
+	if (r < 0) {
+		snprintf(msg, msglen, "lock file '%s/%s/%s' is not snapfs's: %s", real,
+			 VOLUME_STATE_DIR, LOCK_NAME, r == -EPERM ? "it has other links, is writable "
+			 "by others or is owned by another user" : strerror(-r));
+		goto out_close_lock;
 	}
 	if (flock(vol->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		char owner[PATH_MAX + 32] = "";

@@ -90,6 +90,39 @@ run_suite() {
 run_suite writeback
 run_suite nowriteback -o no_writeback
 
+# Filesystems mounted under SRC (here 40 tmpfs, more than any fixed table would hold) are
+# served through the mount like everything else.
+mkdir -p "$T/nsrc" "$T/nmnt"
+for i in $(seq 40); do
+	mkdir "$T/nsrc/t$i"
+	_mounts+=("$T/nsrc/t$i")
+	mount -t tmpfs -o size=1m tmpfs "$T/nsrc/t$i"
+	echo "inner $i" >"$T/nsrc/t$i/f"
+done
+sfs_mount "$T/nsrc" "$T/nmnt" -o max_fds=16
+expect_eq "listing a root with 40 mounted filesystems" 40 "$(ls "$T/nmnt" | wc -l)"
+bad=0
+for i in $(seq 40); do
+	[ "$(cat "$T/nmnt/t$i/f")" == "inner $i" ] || bad=$((bad + 1))
+	echo "written $i" >"$T/nmnt/t$i/g" || bad=$((bad + 1))
+done
+expect_eq "files on mounted filesystems read and written through the mount" 0 "$bad"
+expect_eq "writes land on the inner filesystem" "written 7" "$(cat "$T/nsrc/t7/g")"
+
+# A process whose working directory is removed still sees it (empty, no links), even after
+# its descriptor would have been evicted.
+cwd_view() {
+	(cd "$1/gone" && rmdir ../gone && for i in $(seq 40); do : >"$1/e$i"; stat "$1/e$i" \
+		>/dev/null; done && stat -c '%h %F' . && ls -a | tr '\n' ' ') 2>&1
+}
+mkdir -p "$T/plaincwd/gone" "$T/nmnt/cwd/gone"
+expect_eq "removed working directory, as on the backing filesystem" \
+	"$(cwd_view "$T/plaincwd")" "$(cwd_view "$T/nmnt/cwd")"
+sfs_umount "$T/nmnt"
+for i in $(seq 40); do
+	umount "$T/nsrc/t$i"
+done
+
 # Daemon mode: 'snapfs mount' returns once the mount is up; umount waits for the daemon.
 mkdir -p "$T/dsrc" "$T/dmnt"
 echo first >"$T/dsrc/f"

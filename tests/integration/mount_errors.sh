@@ -45,6 +45,9 @@ refused "no SRC and MNT" "expected SRC and MNT" mount
 refused "unknown flag" "unknown option '-x'" mount -x "$T/src" "$T/mnt"
 refused "bad snapfs option value" "bad option 'timeout=abc'" \
 	mount -o timeout=abc "$T/src" "$T/mnt"
+refused "fsname is snapfs's" "option 'fsname=x' is set by snapfs itself" \
+	mount -o fsname=x "$T/src" "$T/mnt"
+refused "bad timeout" "bad option 'timeout=nan'" mount -o timeout=nan "$T/src" "$T/mnt"
 refused "unknown FUSE option" "unknown option.*bogus" mount -o bogus "$T/src" "$T/mnt"
 no_state "$T/src"
 no_state "$T/src/sub"

@@ -191,6 +191,41 @@ static void test_volume_reports_unwritable_source(void **state)
 	assert_false(exists(f->src, VOLUME_STATE_DIR));
 }
 
+static void test_volume_refuses_foreign_state(void **state)
+{
+	struct fixture *f = *state;
+	struct volume *v = NULL;
+	char dir[PATH_MAX + 16], lock[PATH_MAX + 32], victim[PATH_MAX + 16];
+	struct stat st;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/.snapfs", f->src);
+	snprintf(lock, sizeof(lock), "%s/lock", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+
+	/* a lock file that is a hard link to another file is never written */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	fd = open(victim, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "precious", 8), 8);
+	close(fd);
+	assert_int_equal(link(victim, lock), 0);
+	assert_int_equal(volume_open(f->src, &v, f->msg, sizeof(f->msg)), -EPERM);
+	assert_non_null(strstr(f->msg, lock));
+	assert_non_null(strstr(f->msg, "other links"));
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_size, 8);
+	assert_int_equal(unlink(lock), 0);
+
+	/* a state directory others may write to */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(volume_open(f->src, &v, f->msg, sizeof(f->msg)), -EPERM);
+	assert_non_null(strstr(f->msg, "writable by others"));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(volume_open(f->src, &v, f->msg, sizeof(f->msg)), 0);
+	volume_close(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +244,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_volume_reports_unwritable_source, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_volume_refuses_foreign_state, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

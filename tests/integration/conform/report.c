@@ -307,7 +307,8 @@ int list_stream(DIR *d, char *out, size_t size)
 		n++;
 	}
 	if (r == 0) {
-		qsort(names, n, sizeof(*names), cmp_str);
+		if (n > 0)
+			qsort(names, n, sizeof(*names), cmp_str);
 		out[0] = '\0';
 		if (total < size && total < 512) {
 			for (size_t i = 0; i < n; i++)
