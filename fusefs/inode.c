@@ -336,7 +336,7 @@ static int make_inode(struct inode_table *t, int parent_fd, const char *name,
 		if (anchor < 0)
 			h = NULL; /* a file mounted on its own: keep its descriptor */
 	}
-	in = calloc(1, sizeof(*in) + (h ? h->fh.handle_bytes : 0));
+	in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
 	in->dev = st->st_dev;
@@ -388,7 +388,7 @@ int inode_lookup(struct inode_table *t, int parent_fd, const char *name, struct 
 		r = get_handle(parent_fd, name, &h, &mount_id);
 		if (r < 0 && r != -EOPNOTSUPP && r != -EOVERFLOW)
 			return r;
-		has_handle = r == 0;
+		has_handle = r == 0 && h.fh.handle_bytes <= INODE_HANDLE_MAX;
 	}
 	pthread_mutex_lock(&t->lock);
 	in = find_current(t, st, has_handle ? &h : NULL);

@@ -14,6 +14,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+/*
+ * File handles are kept inline up to this size, which covers ext4 (8 bytes), xfs, tmpfs and
+ * btrfs (20); an inode whose handle is larger keeps its descriptor instead.
+ */
+#define INODE_HANDLE_MAX 40
+
 struct sfs_inode {
 	struct sfs_inode *hnext;                /* hash chain */
 	struct sfs_inode *lru_prev, *lru_next;  /* in the LRU while its fd is evictable */
@@ -30,7 +36,7 @@ struct sfs_inode {
 	bool hashed;
 	int handle_type;
 	unsigned handle_bytes;                  /* 0: no file handle */
-	unsigned char handle[];
+	unsigned char handle[INODE_HANDLE_MAX];
 };
 
 /* A filesystem met under SRC: its mount id and a directory descriptor that anchors handles. */

@@ -190,6 +190,7 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 /* libfuse writes one line in several calls: gather them and log whole lines. */
+__attribute__((format(printf, 2, 0)))
 static void fuse_log_to_snap_log(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	static __thread char line[1024];
