@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
 	gcc clang meson ninja-build pkg-config
 	libfuse3-dev fuse3
+	libsqlite3-dev sqlite3
 	libcmocka-dev
 	util-linux attr
 	fio bindfs

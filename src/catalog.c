@@ -1,0 +1,615 @@
+/*
+ * catalog.c owns the volume's SQLite database and is the only file that includes <sqlite3.h>.
+ * It maps SQLite's codes to negative errno values (see catalog.h) and keeps sqlite3_errmsg()
+ * for the debug log. It knows nothing of files on disk beyond the database itself: callers
+ * free diff-area space for the rows it releases.
+ *
+ * Schema, version 1 (PRAGMA user_version):
+ *
+ *   props(name TEXT PRIMARY KEY, value TEXT)       volume properties; 'epoch' is the current one
+ *   snapshots(id TEXT PRIMARY KEY, set_id TEXT, epoch INTEGER UNIQUE, created_ns INTEGER,
+ *             browse TEXT)
+ *   files(fid INTEGER PRIMARY KEY, handle BLOB UNIQUE)   stable file ids from file handles
+ *   chunks(fid, chunk, epoch, off, len, PRIMARY KEY(fid, chunk, epoch)) WITHOUT ROWID
+ *
+ * Row lifetime: a chunk row at epoch e is read by the snapshots s with pe <= s < e, where pe is
+ * the epoch of the row before it for the same chunk (0 if none). It is needed while one such
+ * snapshot remains; it holds a snapshot's bytes alone when exactly one does. Both follow from
+ * the rows and the list of snapshot epochs, without walking any tree.
+ *
+ * Durability: WAL with synchronous=FULL, so a transaction is on disk when its COMMIT returns;
+ * the engines rely on that to write a chunk's row before they overwrite the chunk.
+ */
+#include "catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+#define SCHEMA_VERSION 1
+
+struct catalog {
+	sqlite3 *db;
+	char *path;
+	uint64_t epoch;
+};
+
+static const char schema_v1[] =
+	"CREATE TABLE props(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE snapshots(id TEXT PRIMARY KEY, set_id TEXT NOT NULL,"
+	" epoch INTEGER NOT NULL UNIQUE, created_ns INTEGER NOT NULL, browse TEXT NOT NULL);"
+	"CREATE TABLE files(fid INTEGER PRIMARY KEY, handle BLOB NOT NULL UNIQUE);"
+	"CREATE TABLE chunks(fid INTEGER NOT NULL, chunk INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+	" off INTEGER NOT NULL, len INTEGER NOT NULL, PRIMARY KEY(fid, chunk, epoch))"
+	" WITHOUT ROWID;"
+	"INSERT INTO props VALUES('epoch', '1');";
+
+/* The epoch of the row before (fid, chunk, epoch), or 0. */
+#define PREV_EPOCH                                                                           \
+	"COALESCE((SELECT max(p.epoch) FROM chunks p WHERE p.fid = c.fid AND"                \
+	" p.chunk = c.chunk AND p.epoch < c.epoch), 0)"
+
+static int map_rc(struct catalog *cat, int rc)
+{
+	if (cat && cat->db)
+		snap_log(LOG_DEBUG, "catalog '%s': %s", cat->path, sqlite3_errmsg(cat->db));
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+static int exec(struct catalog *cat, const char *sql)
+{
+	int rc = sqlite3_exec(cat->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : map_rc(cat, rc);
+}
+
+static int prepare(struct catalog *cat, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v2(cat->db, sql, -1, ret, NULL);
+
+	return rc == SQLITE_OK ? 0 : map_rc(cat, rc);
+}
+
+/* Step a statement that returns no rows, and finalize it. */
+static int run(struct catalog *cat, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
+}
+
+static int query_int(struct catalog *cat, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, sql, &st), rc;
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
+}
+
+static int load_epoch(struct catalog *cat)
+{
+	int64_t e;
+	int r = query_int(cat, "SELECT CAST(value AS INTEGER) FROM props WHERE name = 'epoch'", &e);
+
+	if (r == -ENOENT || (r == 0 && e < 1))
+		return -EUCLEAN;
+	if (r == 0)
+		cat->epoch = (uint64_t)e;
+	return r;
+}
+
+/* Bring the schema to SCHEMA_VERSION. */
+static int migrate(struct catalog *cat, char *msg, size_t msglen)
+{
+	int64_t version;
+	int r = query_int(cat, "PRAGMA user_version", &version);
+
+	if (r < 0)
+		return r;
+	if (version > SCHEMA_VERSION) {
+		snprintf(msg, msglen, "catalog '%s' has schema version %lld, newer than this "
+			 "snapfs understands (%d)", cat->path, (long long)version, SCHEMA_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (version == SCHEMA_VERSION)
+		return 0;
+	r = exec(cat, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	/* version 0: an empty database */
+	r = exec(cat, schema_v1);
+	if (r == 0)
+		r = exec(cat, "PRAGMA user_version = 1");
+	if (r == 0)
+		return exec(cat, "COMMIT");
+	(void)exec(cat, "ROLLBACK");
+	return r;
+}
+
+static int quick_check(struct catalog *cat, char *msg, size_t msglen)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "PRAGMA quick_check", &st), rc;
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(msg, msglen, "catalog '%s' is damaged: %s", cat->path,
+			 (const char *)sqlite3_column_text(st, 0));
+		r = -EUCLEAN;
+	} else if (rc != SQLITE_ROW) {
+		r = map_rc(cat, rc);
+	}
+	(void)sqlite3_finalize(st);
+	return r;
+}
+
+int catalog_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+int catalog_open(const char *state_dir, struct catalog **ret_cat, char *msg, size_t msglen)
+{
+	struct catalog *cat = calloc(1, sizeof(*cat));
+	int r, rc;
+
+	if (!cat)
+		return -ENOMEM;
+	if (asprintf(&cat->path, "%s/%s", state_dir, CATALOG_NAME) < 0) {
+		free(cat);
+		return -ENOMEM;
+	}
+	msg[0] = '\0';
+	rc = sqlite3_open_v2(cat->path, &cat->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	r = rc == SQLITE_OK ? 0 : map_rc(cat, rc);
+	if (r == 0)
+		r = exec(cat, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+	if (r == 0)
+		r = quick_check(cat, msg, msglen);
+	if (r == 0)
+		r = migrate(cat, msg, msglen);
+	if (r == 0)
+		r = load_epoch(cat);
+	if (r < 0) {
+		if (!msg[0])
+			snprintf(msg, msglen, "catalog '%s': %s", cat->path,
+				 r == -EUCLEAN ? "damaged or not a snapfs catalog" : strerror(-r));
+		catalog_close(cat);
+		return r;
+	}
+	*ret_cat = cat;
+	return 0;
+}
+
+void catalog_close(struct catalog *cat)
+{
+	if (!cat)
+		return;
+	(void)sqlite3_close(cat->db);
+	free(cat->path);
+	free(cat);
+}
+
+int catalog_prop_get(struct catalog *cat, const char *name, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT value FROM props WHERE name = ?", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		size_t len = strlen(v);
+
+		if (len >= size) {
+			r = -ERANGE;
+		} else {
+			memcpy(buf, v, len + 1);
+			r = (int)len;
+		}
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc);
+	}
+	(void)sqlite3_finalize(st);
+	return r;
+}
+
+int catalog_prop_set(struct catalog *cat, const char *name, const char *value)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "INSERT OR REPLACE INTO props VALUES(?, ?)", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return run(cat, st);
+}
+
+uint64_t catalog_epoch(const struct catalog *cat)
+{
+	return cat->epoch;
+}
+
+int catalog_snapshot_create(struct catalog *cat, struct catalog_snapshot *snap)
+{
+	sqlite3_stmt *st;
+	char next[24];
+	int r;
+
+	r = exec(cat, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = prepare(cat, "INSERT INTO snapshots VALUES(?, ?, ?, ?, ?)", &st);
+	if (r < 0)
+		goto out_rollback;
+	sqlite3_bind_text(st, 1, snap->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, snap->set_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)cat->epoch);
+	sqlite3_bind_int64(st, 4, snap->created_ns);
+	sqlite3_bind_text(st, 5, snap->browse, -1, SQLITE_STATIC);
+	r = run(cat, st);
+	if (r < 0)
+		goto out_rollback;
+	snprintf(next, sizeof(next), "%llu", (unsigned long long)cat->epoch + 1);
+	r = catalog_prop_set(cat, "epoch", next);
+	if (r < 0)
+		goto out_rollback;
+	r = exec(cat, "COMMIT");
+	if (r < 0)
+		goto out_rollback;
+	snap->epoch = cat->epoch++;
+	return 0;
+out_rollback:
+	(void)exec(cat, "ROLLBACK");
+	return r;
+}
+
+static void read_snapshot(sqlite3_stmt *st, struct catalog_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->id, sizeof(s->id), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(s->set_id, sizeof(s->set_id), "%s", (const char *)sqlite3_column_text(st, 1));
+	s->epoch = (uint64_t)sqlite3_column_int64(st, 2);
+	s->created_ns = sqlite3_column_int64(st, 3);
+	snprintf(s->browse, sizeof(s->browse), "%s", (const char *)sqlite3_column_text(st, 4));
+}
+
+/* All snapshots, oldest first, in a heap array the caller frees. */
+static int load_snapshots(struct catalog *cat, struct catalog_snapshot **ret, size_t *ret_n)
+{
+	struct catalog_snapshot *all = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT id, set_id, epoch, created_ns, browse FROM snapshots "
+			"ORDER BY epoch", &st), rc;
+
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct catalog_snapshot *m;
+
+			cap = cap ? cap * 2 : 16;
+			m = realloc(all, cap * sizeof(*all));
+			if (!m) {
+				r = -ENOMEM;
+				break;
+			}
+			all = m;
+		}
+		read_snapshot(st, &all[n++]);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = map_rc(cat, rc);
+	(void)sqlite3_finalize(st);
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	*ret = all;
+	*ret_n = n;
+	return 0;
+}
+
+/* Index of the first snapshot with epoch >= e in snaps (sorted), or n. */
+static size_t first_at_or_after(const struct catalog_snapshot *snaps, size_t n, uint64_t e)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (snaps[mid].epoch < e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int catalog_snapshot_list(struct catalog *cat,
+			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx)
+{
+	struct catalog_snapshot *snaps;
+	sqlite3_stmt *st;
+	size_t n;
+	int r, rc;
+
+	r = load_snapshots(cat, &snaps, &n);
+	if (r < 0)
+		return r;
+	/* a row whose interval [pe, e) holds exactly one snapshot is that snapshot's alone */
+	r = prepare(cat, "SELECT c.len, c.epoch, " PREV_EPOCH " FROM chunks c", &st);
+	if (r < 0)
+		goto out_free;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t e = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t pe = (uint64_t)sqlite3_column_int64(st, 2);
+		size_t i = first_at_or_after(snaps, n, pe);
+
+		if (i < n && snaps[i].epoch < e && (i + 1 == n || snaps[i + 1].epoch >= e))
+			snaps[i].diff_bytes += (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	(void)sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = map_rc(cat, rc);
+		goto out_free;
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fn(&snaps[i], ctx);
+out_free:
+	free(snaps);
+	return r;
+}
+
+int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_snapshot *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT id, set_id, epoch, created_ns, browse FROM snapshots "
+			"WHERE id = ?", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_snapshot(st, ret);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
+}
+
+static void read_chunk(sqlite3_stmt *st, struct catalog_chunk *c)
+{
+	c->fid = sqlite3_column_int64(st, 0);
+	c->chunk = (uint64_t)sqlite3_column_int64(st, 1);
+	c->epoch = (uint64_t)sqlite3_column_int64(st, 2);
+	c->offset = (uint64_t)sqlite3_column_int64(st, 3);
+	c->length = (uint32_t)sqlite3_column_int64(st, 4);
+}
+
+/* Delete the chunk row c. */
+static int delete_chunk(struct catalog *cat, sqlite3_stmt *del, const struct catalog_chunk *c)
+{
+	int rc;
+
+	sqlite3_bind_int64(del, 1, c->fid);
+	sqlite3_bind_int64(del, 2, (int64_t)c->chunk);
+	sqlite3_bind_int64(del, 3, (int64_t)c->epoch);
+	rc = sqlite3_step(del);
+	(void)sqlite3_reset(del);
+	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
+}
+
+/*
+ * The rows that only the snapshot at epoch s reads, given the remaining snapshots: the first
+ * row above s of each chunk, unless another snapshot falls in its interval. Heap array.
+ */
+static int unneeded_rows(struct catalog *cat, uint64_t s, const struct catalog_snapshot *snaps,
+			 size_t n, struct catalog_chunk **ret, size_t *ret_n)
+{
+	struct catalog_chunk *rows = NULL;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = prepare(cat, "SELECT c.fid, c.chunk, c.epoch, c.off, c.len, " PREV_EPOCH
+		    " FROM chunks c WHERE c.epoch > ?1 AND " PREV_EPOCH " <= ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t pe = (uint64_t)sqlite3_column_int64(st, 5);
+		size_t i = first_at_or_after(snaps, n, pe);
+		struct catalog_chunk c;
+
+		read_chunk(st, &c);
+		if (i < n && snaps[i].epoch < c.epoch)
+			continue; /* another snapshot still reads it */
+		if (count == cap) {
+			struct catalog_chunk *m;
+
+			cap = cap ? cap * 2 : 64;
+			m = realloc(rows, cap * sizeof(*rows));
+			if (!m) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = m;
+		}
+		rows[count++] = c;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = map_rc(cat, rc);
+	(void)sqlite3_finalize(st);
+	if (r < 0) {
+		free(rows);
+		return r;
+	}
+	*ret = rows;
+	*ret_n = count;
+	return 0;
+}
+
+int catalog_snapshot_delete(struct catalog *cat, const char *id,
+			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
+{
+	struct catalog_snapshot victim, *snaps = NULL;
+	struct catalog_chunk *rows = NULL;
+	sqlite3_stmt *st;
+	size_t n, nrows = 0;
+	int r;
+
+	r = exec(cat, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = catalog_snapshot_get(cat, id, &victim);
+	if (r == 0)
+		r = prepare(cat, "DELETE FROM snapshots WHERE id = ?", &st);
+	if (r < 0)
+		goto out_rollback;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	r = run(cat, st);
+	if (r == 0)
+		r = load_snapshots(cat, &snaps, &n);
+	if (r == 0)
+		r = unneeded_rows(cat, victim.epoch, snaps, n, &rows, &nrows);
+	if (r == 0)
+		r = prepare(cat, "DELETE FROM chunks WHERE fid = ? AND chunk = ? AND epoch = ?", &st);
+	if (r == 0) {
+		for (size_t i = 0; i < nrows && r == 0; i++)
+			r = delete_chunk(cat, st, &rows[i]);
+		(void)sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = exec(cat, "COMMIT");
+	if (r < 0)
+		goto out_rollback;
+	for (size_t i = 0; release && i < nrows; i++)
+		release(&rows[i], ctx);
+	free(rows);
+	free(snaps);
+	return (int)nrows;
+out_rollback:
+	(void)exec(cat, "ROLLBACK");
+	free(rows);
+	free(snaps);
+	return r;
+}
+
+int catalog_file_id(struct catalog *cat, const void *handle, size_t len, int64_t *ret_fid)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = prepare(cat, "INSERT INTO files(handle) VALUES(?1) ON CONFLICT(handle) DO UPDATE SET "
+		    "handle = excluded.handle RETURNING fid", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, handle, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_fid = sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : map_rc(cat, rc);
+}
+
+int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, size_t n)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = exec(cat, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = prepare(cat, "INSERT INTO chunks VALUES(?, ?, ?, ?, ?)", &st);
+	if (r < 0)
+		goto out_rollback;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int rc;
+
+		sqlite3_bind_int64(st, 1, rows[i].fid);
+		sqlite3_bind_int64(st, 2, (int64_t)rows[i].chunk);
+		sqlite3_bind_int64(st, 3, (int64_t)rows[i].epoch);
+		sqlite3_bind_int64(st, 4, (int64_t)rows[i].offset);
+		sqlite3_bind_int64(st, 5, rows[i].length);
+		rc = sqlite3_step(st);
+		(void)sqlite3_reset(st);
+		r = rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
+	}
+	(void)sqlite3_finalize(st);
+	if (r == 0)
+		r = exec(cat, "COMMIT");
+	if (r == 0)
+		return 0;
+out_rollback:
+	(void)exec(cat, "ROLLBACK");
+	return r;
+}
+
+int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t snap_epoch,
+		       struct catalog_chunk *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid, chunk, epoch, off, len FROM chunks WHERE fid = ? AND "
+			"chunk = ? AND epoch > ? ORDER BY epoch LIMIT 1", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	sqlite3_bind_int64(st, 2, (int64_t)chunk);
+	sqlite3_bind_int64(st, 3, (int64_t)snap_epoch);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_chunk(st, ret);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
+}
+
+int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk)
+{
+	struct catalog_chunk c;
+	int r = catalog_chunk_find(cat, fid, chunk, cat->epoch - 1, &c);
+
+	return r <= 0 ? r : c.epoch == cat->epoch;
+}

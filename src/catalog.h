@@ -1,0 +1,114 @@
+/*
+ * The catalog of a volume: one SQLite database (WAL) in the state directory, holding the
+ * volume's properties, its current epoch, its snapshots and the block-map rows that say where
+ * the preserved pre-images of file chunks are in the diff area. Only catalog.c includes
+ * <sqlite3.h>.
+ *
+ * Epochs (DESIGN.md): the volume is in epoch E; creating a snapshot records E for it and moves
+ * the volume to E+1 in one transaction. A chunk row (file, chunk, epoch e) holds the chunk as
+ * it was before its first change in epoch e. A snapshot taken at epoch s reads chunk k from the
+ * row with the smallest e > s, and from the live file when there is none.
+ *
+ * Errors are negative errno values: SQLITE_BUSY -EBUSY, FULL -ENOSPC, NOMEM -ENOMEM,
+ * CONSTRAINT -EEXIST, CORRUPT/NOTADB -EUCLEAN, anything else -EIO.
+ *
+ * Thread-safety: a catalog is used by one thread at a time (the caller serializes).
+ */
+#ifndef SNAPFS_CATALOG_H
+#define SNAPFS_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CATALOG_NAME "catalog.db"
+#define CATALOG_ID_LEN 36       /* a UUID in text form */
+#define CATALOG_BROWSE_LEN 24   /* "@GMT-YYYY.MM.DD-HH.MM.SS" */
+
+struct catalog;
+
+struct catalog_snapshot {
+	char id[CATALOG_ID_LEN + 1];
+	char set_id[CATALOG_ID_LEN + 1];
+	char browse[CATALOG_BROWSE_LEN + 1];
+	int64_t created_ns;        /* creation time, ns since the epoch, UTC */
+	uint64_t epoch;            /* the volume's epoch the snapshot holds */
+	uint64_t diff_bytes;       /* diff-area bytes that deleting it would free */
+};
+
+struct catalog_chunk {
+	int64_t fid;
+	uint64_t chunk;            /* chunk index in the file */
+	uint64_t epoch;            /* the epoch in which the chunk first changed */
+	uint64_t offset;           /* where the pre-image is in the diff area */
+	uint32_t length;           /* bytes of pre-image (short at the end of a file) */
+};
+
+/*
+ * Open the catalog in the state directory at state_dir (a path), creating it when missing,
+ * migrating an older schema, and running a quick integrity check. On failure returns a
+ * negative errno and writes a one-line reason naming the file into msg. Free with
+ * catalog_close().
+ */
+int catalog_open(const char *state_dir, struct catalog **ret_cat, char *msg, size_t msglen);
+void catalog_close(struct catalog *cat);
+
+/* The schema version this build writes. */
+int catalog_schema_version(void);
+
+/*
+ * Properties: name=value text pairs. catalog_prop_get copies the value into buf (NUL
+ * terminated) and returns its length, -ENOENT when unset, -ERANGE when buf is too small.
+ */
+int catalog_prop_get(struct catalog *cat, const char *name, char *buf, size_t size);
+int catalog_prop_set(struct catalog *cat, const char *name, const char *value);
+
+/* The volume's current epoch (1 for a new volume). */
+uint64_t catalog_epoch(const struct catalog *cat);
+
+/*
+ * Record a snapshot of the current epoch and move the volume to the next, in one transaction.
+ * snap's id, set_id, browse and created_ns are the caller's; its epoch is filled in. -EEXIST
+ * when the id is taken.
+ */
+int catalog_snapshot_create(struct catalog *cat, struct catalog_snapshot *snap);
+
+/*
+ * Call fn for every snapshot, oldest first, with diff_bytes filled in; stops early and returns
+ * fn's value when it is non-zero. Returns 0 or a negative errno.
+ */
+int catalog_snapshot_list(struct catalog *cat,
+			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx);
+
+/* Look up one snapshot by id: 0, or -ENOENT. */
+int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_snapshot *ret);
+
+/*
+ * Delete a snapshot and the chunk rows no remaining snapshot needs, in one transaction. After
+ * the commit, release is called (when not NULL) for each row released, to free its diff-area
+ * space. Returns the number of rows released, or -ENOENT for an unknown id.
+ */
+int catalog_snapshot_delete(struct catalog *cat, const char *id,
+			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx);
+
+/* The stable id of the file with this handle, created on first use. */
+int catalog_file_id(struct catalog *cat, const void *handle, size_t len, int64_t *ret_fid);
+
+/*
+ * Record chunk rows, all or none (one transaction, durable on return). -EEXIST when a row for
+ * the same (fid, chunk, epoch) exists.
+ */
+int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, size_t n);
+
+/*
+ * The row a snapshot at epoch snap_epoch reads chunk (fid, chunk) from: the one with the
+ * smallest epoch above snap_epoch. Returns 1 and fills ret when there is one, 0 when the
+ * snapshot reads the live file, or a negative errno.
+ */
+int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t snap_epoch,
+		       struct catalog_chunk *ret);
+
+/* Whether chunk (fid, chunk) already has a row for the current epoch (preserved already). */
+int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk);
+
+#endif
