@@ -1,5 +1,6 @@
 #!/bin/bash
 # Install what snapfs needs to build, test and benchmark on Debian 12 (run as root).
+# 'scripts/deps.sh --list' only prints the package names.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,10 @@ packages=(
 	fio bindfs
 )
 
+if [ "${1:-}" == --list ]; then
+	echo "${packages[*]}"
+	exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "scripts/deps.sh: run as root (apt-get installs packages)" >&2
 	exit 1
