@@ -30,11 +30,6 @@ static int backing_flags(int flags)
 	return flags | O_CLOEXEC;
 }
 
-static void set_cache_policy(struct fuse_file_info *fi)
-{
-	fi->keep_cache = 1;
-}
-
 static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
@@ -70,7 +65,7 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	inode_open_inc(&sfs.itab, inode_get(&sfs.itab, e.ino), fd);
 	fi->fh = fd;
-	set_cache_policy(fi);
+	fi->keep_cache = 1; /* SRC changes only through us */
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		/* the request was interrupted: the kernel will neither release nor forget it */
 		inode_open_dec(&sfs.itab, inode_get(&sfs.itab, e.ino));
@@ -103,7 +98,7 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	inode_open_inc(&sfs.itab, in, fd);
 	inode_fd_put(&sfs.itab, in);
 	fi->fh = fd;
-	set_cache_policy(fi);
+	fi->keep_cache = 1; /* SRC changes only through us */
 	if (fuse_reply_open(req, fi) != 0) {
 		inode_open_dec(&sfs.itab, in);
 		(void)close(fd);
