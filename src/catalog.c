@@ -606,6 +606,20 @@ int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
+int catalog_diff_extent(struct catalog *cat, uint64_t *ret_end, uint64_t *ret_bytes)
+{
+	int64_t end, bytes;
+	int r = query_int(cat, "SELECT COALESCE(max(off + len), 0) FROM chunks", &end);
+
+	if (r == 0)
+		r = query_int(cat, "SELECT COALESCE(sum(len), 0) FROM chunks", &bytes);
+	if (r < 0)
+		return r;
+	*ret_end = (uint64_t)end;
+	*ret_bytes = (uint64_t)bytes;
+	return 0;
+}
+
 int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk)
 {
 	struct catalog_chunk c;

@@ -108,6 +108,12 @@ int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, si
 int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t snap_epoch,
 		       struct catalog_chunk *ret);
 
+/*
+ * What the chunk rows occupy in the diff area: the end of the last extent (where the next one
+ * may go) and the sum of their lengths. Both 0 without rows.
+ */
+int catalog_diff_extent(struct catalog *cat, uint64_t *ret_end, uint64_t *ret_bytes);
+
 /* Whether chunk (fid, chunk) already has a row for the current epoch (preserved already). */
 int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk);
 

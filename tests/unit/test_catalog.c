@@ -188,6 +188,13 @@ static void test_catalog_counts_and_frees_bytes_held_alone(void **state)
 	put(f, 1, 0, 3, 110, 1000);  /* read by s2 only */
 	snap(f, "s3");               /* epoch 3 */
 	put(f, 1, 1, 4, 120, 7);     /* chunk 1 changed in epoch 4: read by s2 and s3 */
+	{
+		uint64_t end, bytes;
+
+		assert_int_equal(catalog_diff_extent(f->cat, &end, &bytes), 0);
+		assert_int_equal(end, 1110);
+		assert_int_equal(bytes, 1117);
+	}
 	assert_int_equal(catalog_snapshot_list(f->cat, collect, &t), 0);
 	assert_int_equal(t.n, 3);
 	assert_string_equal(t.ids[0], "s1");
