@@ -4,7 +4,7 @@
  * for the debug log. It knows nothing of files on disk beyond the database itself: callers
  * free diff-area space for the rows it releases.
  *
- * Schema, version 1 (PRAGMA user_version):
+ * Schema (PRAGMA user_version), version 1:
  *
  *   props(name TEXT PRIMARY KEY, value TEXT)       volume properties; 'epoch' is the current one
  *   snapshots(id TEXT PRIMARY KEY, set_id TEXT, epoch INTEGER UNIQUE, created_ns INTEGER,
@@ -12,10 +12,19 @@
  *   files(fid INTEGER PRIMARY KEY, handle BLOB UNIQUE)   stable file ids from file handles
  *   chunks(fid, chunk, epoch, off, len, PRIMARY KEY(fid, chunk, epoch)) WITHOUT ROWID
  *
- * Row lifetime: a chunk row at epoch e is read by the snapshots s with pe <= s < e, where pe is
- * the epoch of the row before it for the same chunk (0 if none). It is needed while one such
- * snapshot remains; it holds a snapshot's bytes alone when exactly one does. Both follow from
- * the rows and the list of snapshot epochs, without walking any tree.
+ * version 2 adds the versioned attributes and the namespace journal:
+ *
+ *   attrs(fid, epoch, mode, uid, gid, rdev, size, atime_ns, mtime_ns, ctime_ns, xattrs BLOB,
+ *         PRIMARY KEY(fid, epoch)) WITHOUT ROWID
+ *   names(dir, name BLOB, epoch, fid, PRIMARY KEY(dir, name, epoch)) WITHOUT ROWID
+ *         (fid NULL: the name did not exist)
+ *
+ * Every versioned row (chunk, attributes, directory entry) holds its object as it was before
+ * the object's first change in the row's epoch. Row lifetime: a row at epoch e is read by the
+ * snapshots s with pe <= s < e, where pe is the epoch of the row before it for the same object
+ * (0 if none). It is needed while one such snapshot remains; a chunk row holds a snapshot's
+ * bytes alone when exactly one does. Both follow from the rows and the list of snapshot
+ * epochs, without walking any tree.
  *
  * Durability: WAL with synchronous=FULL, so a transaction is on disk when its COMMIT returns;
  * the engines rely on that to write a chunk's row before they overwrite the chunk.
@@ -31,7 +40,7 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct catalog {
 	sqlite3 *db;
@@ -48,6 +57,17 @@ static const char schema_v1[] =
 	" off INTEGER NOT NULL, len INTEGER NOT NULL, PRIMARY KEY(fid, chunk, epoch))"
 	" WITHOUT ROWID;"
 	"INSERT INTO props VALUES('epoch', '1');";
+
+static const char schema_v2[] =
+	"CREATE TABLE attrs(fid INTEGER NOT NULL, epoch INTEGER NOT NULL, mode INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, gid INTEGER NOT NULL, rdev INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, atime_ns INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL, xattrs BLOB, PRIMARY KEY(fid, epoch)) WITHOUT ROWID;"
+	"CREATE TABLE names(dir INTEGER NOT NULL, name BLOB NOT NULL, epoch INTEGER NOT NULL,"
+	" fid INTEGER, PRIMARY KEY(dir, name, epoch)) WITHOUT ROWID;";
+
+/* The schema steps: steps[v] takes version v to v + 1. */
+static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2 };
 
 /* The epoch of the row before (fid, chunk, epoch), or 0. */
 #define PREV_EPOCH                                                                           \
@@ -151,13 +171,22 @@ static int migrate(struct catalog *cat, char *msg, size_t msglen)
 	r = exec(cat, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
-	/* version 0: an empty database */
-	r = exec(cat, schema_v1);
+	/* version 0 is an empty database; all steps commit together */
+	for (; version < SCHEMA_VERSION && r == 0; version++)
+		r = exec(cat, steps[version]);
+	if (r == 0) {
+		char sql[40];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+		r = exec(cat, sql);
+	}
 	if (r == 0)
-		r = exec(cat, "PRAGMA user_version = 1");
+		r = exec(cat, "COMMIT");
 	if (r == 0)
-		return exec(cat, "COMMIT");
+		return 0;
 	(void)exec(cat, "ROLLBACK");
+	snprintf(msg, msglen, "catalog '%s': cannot upgrade its schema: %s", cat->path,
+		 strerror(-r));
 	return r;
 }
 
@@ -491,6 +520,39 @@ static int unneeded_rows(struct catalog *cat, uint64_t s, const struct catalog_s
 	return 0;
 }
 
+/*
+ * Delete the attribute and name rows that only the snapshot at epoch s read (it is already
+ * gone from snapshots): those that were the first above s for their object and that no
+ * remaining snapshot falls under.
+ */
+static int delete_unneeded_meta(struct catalog *cat, uint64_t s)
+{
+	static const char *const sql[] = {
+		"DELETE FROM attrs AS c WHERE c.epoch > ?1 AND ?1 >= COALESCE((SELECT max(p.epoch)"
+		" FROM attrs p WHERE p.fid = c.fid AND p.epoch < c.epoch), 0) AND NOT EXISTS"
+		" (SELECT 1 FROM snapshots n WHERE n.epoch < c.epoch AND n.epoch >="
+		" COALESCE((SELECT max(p.epoch) FROM attrs p WHERE p.fid = c.fid AND"
+		" p.epoch < c.epoch), 0))",
+		"DELETE FROM names AS c WHERE c.epoch > ?1 AND ?1 >= COALESCE((SELECT max(p.epoch)"
+		" FROM names p WHERE p.dir = c.dir AND p.name = c.name AND p.epoch < c.epoch), 0)"
+		" AND NOT EXISTS (SELECT 1 FROM snapshots n WHERE n.epoch < c.epoch AND n.epoch >="
+		" COALESCE((SELECT max(p.epoch) FROM names p WHERE p.dir = c.dir AND"
+		" p.name = c.name AND p.epoch < c.epoch), 0))",
+	};
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++) {
+		sqlite3_stmt *st;
+
+		r = prepare(cat, sql[i], &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, (int64_t)s);
+			r = run(cat, st);
+		}
+	}
+	return r;
+}
+
 int catalog_snapshot_delete(struct catalog *cat, const char *id,
 			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
 {
@@ -514,6 +576,8 @@ int catalog_snapshot_delete(struct catalog *cat, const char *id,
 		r = load_snapshots(cat, &snaps, &n);
 	if (r == 0)
 		r = unneeded_rows(cat, victim.epoch, snaps, n, &rows, &nrows);
+	if (r == 0)
+		r = delete_unneeded_meta(cat, victim.epoch);
 	if (r == 0)
 		r = prepare(cat, "DELETE FROM chunks WHERE fid = ? AND chunk = ? AND epoch = ?", &st);
 	if (r == 0) {
@@ -626,4 +690,111 @@ int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk)
 	int r = catalog_chunk_find(cat, fid, chunk, cat->epoch - 1, &c);
 
 	return r <= 0 ? r : c.epoch == cat->epoch;
+}
+
+int catalog_attr_put(struct catalog *cat, const struct catalog_attr *a)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "INSERT INTO attrs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, a->fid);
+	sqlite3_bind_int64(st, 2, (int64_t)a->epoch);
+	sqlite3_bind_int64(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int64(st, 6, (int64_t)a->rdev);
+	sqlite3_bind_int64(st, 7, a->size);
+	sqlite3_bind_int64(st, 8, a->atime_ns);
+	sqlite3_bind_int64(st, 9, a->mtime_ns);
+	sqlite3_bind_int64(st, 10, a->ctime_ns);
+	if (a->xattrs_len)
+		sqlite3_bind_blob(st, 11, a->xattrs, (int)a->xattrs_len, SQLITE_STATIC);
+	return run(cat, st);
+}
+
+int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
+		      struct catalog_attr *ret, void *xattrs, size_t xattrs_size)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid, epoch, mode, uid, gid, rdev, size, atime_ns, mtime_ns,"
+			" ctime_ns, xattrs FROM attrs WHERE fid = ? AND epoch > ? ORDER BY epoch"
+			" LIMIT 1", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	sqlite3_bind_int64(st, 2, (int64_t)snap_epoch);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 10);
+
+		ret->fid = sqlite3_column_int64(st, 0);
+		ret->epoch = (uint64_t)sqlite3_column_int64(st, 1);
+		ret->mode = (uint32_t)sqlite3_column_int64(st, 2);
+		ret->uid = (uint32_t)sqlite3_column_int64(st, 3);
+		ret->gid = (uint32_t)sqlite3_column_int64(st, 4);
+		ret->rdev = (uint64_t)sqlite3_column_int64(st, 5);
+		ret->size = sqlite3_column_int64(st, 6);
+		ret->atime_ns = sqlite3_column_int64(st, 7);
+		ret->mtime_ns = sqlite3_column_int64(st, 8);
+		ret->ctime_ns = sqlite3_column_int64(st, 9);
+		ret->xattrs = xattrs;
+		ret->xattrs_len = len;
+		if (len > xattrs_size)
+			r = -ERANGE;
+		else if (len)
+			memcpy(xattrs, sqlite3_column_blob(st, 10), len);
+	}
+	(void)sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
+}
+
+int catalog_name_put(struct catalog *cat, int64_t dir, const char *name, uint64_t epoch,
+		     int64_t fid)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "INSERT INTO names VALUES(?, ?, ?, ?)", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, dir);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)epoch);
+	if (fid)
+		sqlite3_bind_int64(st, 4, fid);
+	return run(cat, st);
+}
+
+int catalog_names_list(struct catalog *cat, int64_t dir, uint64_t snap_epoch,
+		       int (*fn)(const char *name, int64_t fid, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT c.name, c.fid FROM names c WHERE c.dir = ?1 AND"
+			" c.epoch = (SELECT min(p.epoch) FROM names p WHERE p.dir = c.dir AND"
+			" p.name = c.name AND p.epoch > ?2) ORDER BY c.name", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, dir);
+	sqlite3_bind_int64(st, 2, (int64_t)snap_epoch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char name[256];
+		int len = sqlite3_column_bytes(st, 0);
+
+		if (len <= 0 || len >= (int)sizeof(name))
+			continue;
+		memcpy(name, sqlite3_column_blob(st, 0), (size_t)len);
+		name[len] = '\0';
+		r = fn(name, sqlite3_column_int64(st, 1), ctx);
+		if (r != 0)
+			break;
+	}
+	(void)sqlite3_finalize(st);
+	if (r != 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
 }

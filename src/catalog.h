@@ -44,6 +44,18 @@ struct catalog_chunk {
 	uint32_t length;           /* bytes of pre-image (short at the end of a file) */
 };
 
+/* The attributes of a file as they were before their first change in epoch. */
+struct catalog_attr {
+	int64_t fid;
+	uint64_t epoch;
+	uint32_t mode, uid, gid;
+	uint64_t rdev;
+	int64_t size;
+	int64_t atime_ns, mtime_ns, ctime_ns;
+	const void *xattrs;        /* packed name=value list, opaque here; borrowed */
+	size_t xattrs_len;
+};
+
 /*
  * Open the catalog in the state directory at state_dir (a path), creating it when missing,
  * migrating an older schema, and running a quick integrity check. On failure returns a
@@ -116,5 +128,31 @@ int catalog_diff_extent(struct catalog *cat, uint64_t *ret_end, uint64_t *ret_by
 
 /* Whether chunk (fid, chunk) already has a row for the current epoch (preserved already). */
 int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk);
+
+/* Record a file's attributes before their first change in a->epoch. -EEXIST if recorded. */
+int catalog_attr_put(struct catalog *cat, const struct catalog_attr *a);
+
+/*
+ * The attributes a snapshot at snap_epoch sees for fid, when they changed since: 1 and ret
+ * filled (its xattrs copied into xattrs, -ERANGE if xattrs_size is too small), 0 when the
+ * snapshot sees the live attributes, or a negative errno.
+ */
+int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
+		      struct catalog_attr *ret, void *xattrs, size_t xattrs_size);
+
+/*
+ * Journal the directory entry (dir, name) as it was before its first change in epoch: it named
+ * fid, or did not exist (fid 0). -EEXIST if journaled already.
+ */
+int catalog_name_put(struct catalog *cat, int64_t dir, const char *name, uint64_t epoch,
+		     int64_t fid);
+
+/*
+ * The entries of dir that a snapshot at snap_epoch sees differently from the live directory:
+ * fn(name, fid, ctx) for each, fid 0 meaning the name did not exist then. In name order; stops
+ * early and returns fn's value when it is non-zero.
+ */
+int catalog_names_list(struct catalog *cat, int64_t dir, uint64_t snap_epoch,
+		       int (*fn)(const char *name, int64_t fid, void *ctx), void *ctx);
 
 #endif

@@ -277,6 +277,120 @@ static void test_catalog_refuses_newer_schema(void **state)
 	assert_non_null(strstr(f->msg, "newer than this snapfs"));
 }
 
+static struct catalog_attr attr_at(int64_t fid, uint64_t epoch, uint32_t mode, const char *x)
+{
+	struct catalog_attr a = {
+		.fid = fid, .epoch = epoch, .mode = mode, .uid = 1000, .gid = 100, .size = 42,
+		.atime_ns = 1, .mtime_ns = 2, .ctime_ns = 3, .xattrs = x,
+		.xattrs_len = x ? strlen(x) : 0,
+	};
+
+	return a;
+}
+
+static void test_catalog_versions_attributes(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_attr a = attr_at(7, 2, 0100644, "user.k=v");
+	struct catalog_attr got;
+	char x[16], tiny[2];
+	uint64_t s1, s2;
+
+	s1 = snap(f, "s1");
+	assert_int_equal(catalog_attr_put(f->cat, &a), 0);
+	assert_int_equal(catalog_attr_put(f->cat, &a), -EEXIST);
+	s2 = snap(f, "s2");
+	a = attr_at(7, 3, 0100600, NULL);
+	assert_int_equal(catalog_attr_put(f->cat, &a), 0);
+	assert_int_equal(catalog_attr_find(f->cat, 7, s1, &got, x, sizeof(x)), 1);
+	assert_int_equal(got.mode, 0100644);
+	assert_int_equal(got.xattrs_len, 8);
+	assert_memory_equal(x, "user.k=v", 8);
+	assert_int_equal(catalog_attr_find(f->cat, 7, s1, &got, tiny, sizeof(tiny)), -ERANGE);
+	assert_int_equal(catalog_attr_find(f->cat, 7, s2, &got, x, sizeof(x)), 1);
+	assert_int_equal(got.mode, 0100600);
+	assert_int_equal(got.xattrs_len, 0);
+	assert_int_equal(catalog_attr_find(f->cat, 7, 3, &got, x, sizeof(x)), 0);
+	assert_int_equal(catalog_attr_find(f->cat, 8, s1, &got, x, sizeof(x)), 0);
+
+	/* deleting s1 drops the row only s1 read; s2's stays */
+	assert_int_equal(catalog_snapshot_delete(f->cat, "s1", NULL, NULL), 0);
+	assert_int_equal(catalog_attr_find(f->cat, 7, s1, &got, x, sizeof(x)), 1);
+	assert_int_equal(got.epoch, 3);
+	assert_int_equal(catalog_snapshot_delete(f->cat, "s2", NULL, NULL), 0);
+	assert_int_equal(catalog_attr_find(f->cat, 7, 0, &got, x, sizeof(x)), 0);
+}
+
+struct listing {
+	char text[256];
+};
+
+static int add_name(const char *name, int64_t fid, void *ctx)
+{
+	struct listing *l = ctx;
+	size_t n = strlen(l->text);
+
+	snprintf(l->text + n, sizeof(l->text) - n, "%s=%lld ", name, (long long)fid);
+	return 0;
+}
+
+static const char *names_at(struct fixture *f, int64_t dir, uint64_t s)
+{
+	static struct listing l;
+
+	l.text[0] = '\0';
+	assert_int_equal(catalog_names_list(f->cat, dir, s, add_name, &l), 0);
+	return l.text;
+}
+
+static void test_catalog_journals_directory_entries(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t s1, s2;
+
+	s1 = snap(f, "s1");                                  /* epoch 1 */
+	assert_int_equal(catalog_name_put(f->cat, 1, "a", 2, 5), 0); /* a (fid 5) removed */
+	assert_int_equal(catalog_name_put(f->cat, 1, "b", 2, 0), 0); /* b created */
+	assert_int_equal(catalog_name_put(f->cat, 1, "b", 2, 0), -EEXIST);
+	assert_int_equal(catalog_name_put(f->cat, 9, "a", 2, 6), 0); /* another directory */
+	s2 = snap(f, "s2");                                  /* epoch 2 */
+	assert_int_equal(catalog_name_put(f->cat, 1, "a", 3, 0), 0); /* a created again */
+	assert_string_equal(names_at(f, 1, s1), "a=5 b=0 ");
+	assert_string_equal(names_at(f, 1, s2), "a=0 ");
+	assert_string_equal(names_at(f, 1, 3), "");
+	assert_string_equal(names_at(f, 9, s1), "a=6 ");
+
+	assert_int_equal(catalog_snapshot_delete(f->cat, "s1", NULL, NULL), 0);
+	/* only s2's view is left: the epoch-3 row for a, read from epoch 1 on as well */
+	assert_string_equal(names_at(f, 1, s1), "a=0 ");
+	assert_string_equal(names_at(f, 9, s1), "");
+}
+
+static void test_catalog_upgrades_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_attr a = attr_at(1, 3, 0100644, NULL);
+	char cmd[1024];
+
+	catalog_close(f->cat);
+	f->cat = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/%s* && sqlite3 '%s/%s' \"CREATE TABLE props(name"
+		 " TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE snapshots(id TEXT PRIMARY"
+		 " KEY, set_id TEXT NOT NULL, epoch INTEGER NOT NULL UNIQUE, created_ns INTEGER NOT"
+		 " NULL, browse TEXT NOT NULL); CREATE TABLE files(fid INTEGER PRIMARY KEY, handle"
+		 " BLOB NOT NULL UNIQUE); CREATE TABLE chunks(fid INTEGER NOT NULL, chunk INTEGER"
+		 " NOT NULL, epoch INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,"
+		 " PRIMARY KEY(fid, chunk, epoch)) WITHOUT ROWID; INSERT INTO props VALUES('epoch',"
+		 " '3'); PRAGMA user_version = 1;\"", f->dir, CATALOG_NAME, f->dir, CATALOG_NAME);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(catalog_open(f->dir, &f->cat, f->msg, sizeof(f->msg)), 0);
+	assert_int_equal(catalog_epoch(f->cat), 3);
+	assert_int_equal(catalog_attr_put(f->cat, &a), 0);
+	assert_int_equal(catalog_name_put(f->cat, 1, "x", 3, 0), 0);
+	reopen(f);
+	assert_int_equal(catalog_epoch(f->cat), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +406,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_refuses_corrupt_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_versions_attributes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_journals_directory_entries, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_upgrades_version_1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
