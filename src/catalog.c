@@ -344,6 +344,23 @@ static void read_snapshot(sqlite3_stmt *st, struct catalog_snapshot *s)
 	snprintf(s->browse, sizeof(s->browse), "%s", (const char *)sqlite3_column_text(st, 4));
 }
 
+/* Make room in the heap array *arr (capacity *cap) for element n; 0 or -ENOMEM. */
+static int make_room(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *m;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	m = realloc(*arr, ncap * elem);
+	if (!m)
+		return -ENOMEM;
+	*arr = m;
+	*cap = ncap;
+	return 0;
+}
+
 /* All snapshots, oldest first, in a heap array the caller frees. */
 static int load_snapshots(struct catalog *cat, struct catalog_snapshot **ret, size_t *ret_n)
 {
@@ -356,17 +373,9 @@ static int load_snapshots(struct catalog *cat, struct catalog_snapshot **ret, si
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			struct catalog_snapshot *m;
-
-			cap = cap ? cap * 2 : 16;
-			m = realloc(all, cap * sizeof(*all));
-			if (!m) {
-				r = -ENOMEM;
-				break;
-			}
-			all = m;
-		}
+		r = make_room((void **)&all, &cap, n, sizeof(*all));
+		if (r < 0)
+			break;
 		read_snapshot(st, &all[n++]);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
@@ -495,17 +504,9 @@ static int unneeded_rows(struct catalog *cat, uint64_t s, const struct catalog_s
 		read_chunk(st, &c);
 		if (i < n && snaps[i].epoch < c.epoch)
 			continue; /* another snapshot still reads it */
-		if (count == cap) {
-			struct catalog_chunk *m;
-
-			cap = cap ? cap * 2 : 64;
-			m = realloc(rows, cap * sizeof(*rows));
-			if (!m) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = m;
-		}
+		r = make_room((void **)&rows, &cap, count, sizeof(*rows));
+		if (r < 0)
+			break;
 		rows[count++] = c;
 	}
 	if (r == 0 && rc != SQLITE_DONE)

@@ -281,32 +281,34 @@ int u_removexattr(const struct uarg *a, char *extra, size_t size)
 	return SYS(lremovexattr(a->p, a->q));
 }
 
-/* Try a POSIX lock (F_SETLK) of type n over [m, m+f) on a new descriptor of p. */
-int u_setlk(const struct uarg *a, char *extra, size_t size)
+/* fcntl(cmd) with a lock of type n over [m, m+f) on a new descriptor of p; fills fl. */
+static int lock_call(const struct uarg *a, int cmd, struct flock *fl)
 {
-	struct flock fl = { .l_type = (short)a->n, .l_whence = SEEK_SET, .l_start = a->m,
-			    .l_len = a->f };
 	int fd = open(a->p, O_RDWR | O_CLOEXEC);
 	int r;
 
+	*fl = (struct flock){ .l_type = (short)a->n, .l_whence = SEEK_SET, .l_start = a->m,
+			      .l_len = a->f };
 	if (fd < 0)
 		return -errno;
-	r = SYS(fcntl(fd, F_SETLK, &fl));
+	r = SYS(fcntl(fd, cmd, fl));
 	close(fd);
 	return r;
 }
 
+/* Try a POSIX lock (F_SETLK) of type n over [m, m+f) on a new descriptor of p. */
+int u_setlk(const struct uarg *a, char *extra, size_t size)
+{
+	struct flock fl;
+
+	return lock_call(a, F_SETLK, &fl);
+}
+
 int u_getlk(const struct uarg *a, char *extra, size_t size)
 {
-	struct flock fl = { .l_type = (short)a->n, .l_whence = SEEK_SET, .l_start = a->m,
-			    .l_len = a->f };
-	int fd = open(a->p, O_RDWR | O_CLOEXEC);
-	int r;
+	struct flock fl;
+	int r = lock_call(a, F_GETLK, &fl);
 
-	if (fd < 0)
-		return -errno;
-	r = SYS(fcntl(fd, F_GETLK, &fl));
-	close(fd);
 	if (r == 0) {
 		snprintf(extra, size, "type=%s start=%lld len=%lld owner=%s",
 			 fmt_lock_type(fl.l_type), (long long)fl.l_start, (long long)fl.l_len,
