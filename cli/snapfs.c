@@ -1,23 +1,28 @@
 /*
  * snapfs: the administration command. Each subcommand is a function taking its own argv
  * (argv[0] is the subcommand's name); it prints results to stdout, errors to stderr, and
- * returns an exit status.
+ * returns an exit status. The snapshot commands talk to the daemon of a volume through
+ * control_client.h; the daemon does the work.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "control_client.h"
 #include "fusefs.h"
 #include "mountinfo.h"
 #include "snapfs/snapfs.h"
 #include "volume.h"
 
-#define SNAPFS_FSTYPE "fuse.snapfs"
 #define UMOUNT_WAIT_MS 30000
 
 static void usage(FILE *out)
@@ -27,6 +32,12 @@ static void usage(FILE *out)
 		     "commands:\n"
 		     "  mount [-f] [-o OPTIONS] SRC MNT   serve the directory SRC at MNT\n"
 		     "  umount MNT                        unmount a snapfs volume\n"
+		     "  create MNT                        take a snapshot of a volume\n"
+		     "  list shadows [MNT]                list the snapshots\n"
+		     "  delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
+		     "                                    delete snapshots\n"
+		     "  get [PROP] MNT                    show a volume's properties\n"
+		     "  set PROP=VALUE MNT                change a volume's property\n"
 		     "  version                           print the version\n"
 		     "\n"
 		     "'snapfs COMMAND --help' describes a command.\n");
@@ -91,6 +102,587 @@ static int cmd_umount(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* ---- snapshot commands: requests to the daemon of a volume ---------------------------- */
+
+#define SNAP_ID_MAX 36       /* ids and set ids are UUIDs */
+#define VALUE_MAX 4000       /* a request line stays under the daemon's 4 KiB bound */
+
+static const char create_usage[] =
+	"usage: snapfs create [-H] [--set SET_ID] MNT\n"
+	"\n"
+	"Take a snapshot of the snapfs volume at MNT: flush what the kernel still caches\n"
+	"for it, then record the volume as it is now. Prints the snapshot's id, the id of\n"
+	"its snapshot set and its browse name.\n"
+	"\n"
+	"  -H             print ID, SET and BROWSE separated by tabs\n"
+	"  --set SET_ID   add the snapshot to the set SET_ID rather than to a new one\n";
+
+static const char list_usage[] =
+	"usage: snapfs list shadows [-H] [MNT]\n"
+	"\n"
+	"List the snapshots of the snapfs volume at MNT, or of every snapfs volume: id,\n"
+	"set id, volume, creation time (UTC), browse name, and the bytes of the diff\n"
+	"area that deleting the snapshot would free.\n"
+	"\n"
+	"  -H   one snapshot per line, fields separated by tabs, no headings\n";
+
+static const char delete_usage[] =
+	"usage: snapfs delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
+	"\n"
+	"Delete snapshots and give back the diff-area space only they need.\n"
+	"\n"
+	"  --id ID    the snapshot ID, of the volume at MNT, or of whichever snapfs\n"
+	"             volume has it when MNT is left out\n"
+	"  --oldest   the oldest snapshot of the volume at MNT\n"
+	"  --all      every snapshot of the volume at MNT\n";
+
+static const char get_usage[] =
+	"usage: snapfs get [-H] [PROP] MNT\n"
+	"\n"
+	"Show the property PROP of the snapfs volume at MNT, or all of them:\n"
+	"  chunksize             bytes preserved at once (fixed at the first mount)\n"
+	"  maxsize               bound of the diff area in bytes, 0 for none\n"
+	"  mindiffareafilesize   bytes allocated for the diff area at first\n"
+	"  maxshadowcopies       snapshots shown under .snapshots/\n"
+	"  filesnottosnapshot    ':'-separated patterns of files left out\n"
+	"  diffarea              directory of the diff area\n"
+	"\n"
+	"  -H   NAME and VALUE separated by a tab, one property per line\n";
+
+static const char set_usage[] =
+	"usage: snapfs set PROP=VALUE MNT\n"
+	"\n"
+	"Change the property PROP of the snapfs volume at MNT ('snapfs get --help' lists\n"
+	"them). The daemon checks the value and keeps it across mounts.\n";
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+/* An id, set id or property name as the protocol carries it: one word of printable bytes. */
+static bool is_word(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* The value of --opt VALUE or --opt=VALUE at argv[*i] (advancing *i), or NULL. */
+static const char *option_value(int argc, char **argv, int *i, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+/* Find the volume at mnt, or say why not. */
+static int find_volume(const char *cmd, const char *mnt, struct control_volume *v)
+{
+	int r = control_volume_find(mnt, v);
+
+	if (r == -ENOTCONN)
+		fprintf(stderr, "snapfs %s: '%s' is not a snapfs mount\n", cmd, mnt);
+	else if (r < 0)
+		fprintf(stderr, "snapfs %s: '%s': %s\n", cmd, mnt, strerror(-r));
+	return r;
+}
+
+/*
+ * Send line to the daemon of v. Returns 0 with the reply in rep (which the caller releases),
+ * whether 'ok' or 'err'; or a negative errno once it has said why the daemon gave no reply.
+ */
+static int request(const char *cmd, const struct control_volume *v, const char *line,
+		   struct control_reply *rep)
+{
+	int r = control_request(v, line, rep);
+
+	if (r == -EBADMSG)
+		fprintf(stderr, "snapfs %s: the daemon of '%s' sent a malformed reply\n", cmd,
+			v->mnt);
+	else if (r < 0)
+		fprintf(stderr, "snapfs %s: cannot reach the daemon of '%s' (socket in '%s/%s'): "
+				"%s\n", cmd, v->mnt, v->src, VOLUME_STATE_DIR, strerror(-r));
+	if (r < 0)
+		control_reply_release(rep);
+	return r;
+}
+
+/* Say what the daemon of v refused, in its words. */
+static void report_refusal(const char *cmd, const struct control_volume *v,
+			   const struct control_reply *rep)
+{
+	fprintf(stderr, "snapfs %s: '%s': %s\n", cmd, v->mnt,
+		rep->rest[0] ? rep->rest : strerror(rep->err));
+}
+
+/* request(), and report_refusal() for an 'err' reply: 0 only for 'ok'. */
+static int request_ok(const char *cmd, const struct control_volume *v, const char *line,
+		      struct control_reply *rep)
+{
+	int r = request(cmd, v, line, rep);
+
+	if (r < 0)
+		return r;
+	if (rep->err) {
+		report_refusal(cmd, v, rep);
+		r = -rep->err;
+		control_reply_release(rep);
+	}
+	return r;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	const char *mnt = NULL, *set_id = NULL;
+	char line[64], id[SNAP_ID_MAX + 1], set[SNAP_ID_MAX + 1], browse[64];
+	struct control_volume v;
+	struct control_reply rep;
+	bool tabs = false;
+	int fd, n, i;
+
+	for (i = 1; i < argc; i++) {
+		const char *val;
+
+		if (is_help(argv[i])) {
+			fputs(create_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if (strcmp(argv[i], "-H") == 0) {
+			tabs = true;
+		} else if ((val = option_value(argc, argv, &i, "--set"))) {
+			set_id = val;
+		} else if (strcmp(argv[i], "--set") == 0) {
+			fprintf(stderr, "snapfs create: --set needs a snapshot set id\n");
+			return EXIT_FAILURE;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapfs create: unknown option '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		} else if (!mnt) {
+			mnt = argv[i];
+		} else {
+			fprintf(stderr, "snapfs create: unexpected argument '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (!mnt) {
+		fprintf(stderr, "snapfs create: expected a mount point (see 'snapfs create "
+				"--help')\n");
+		return EXIT_FAILURE;
+	}
+	if (set_id && !is_word(set_id, SNAP_ID_MAX)) {
+		fprintf(stderr, "snapfs create: bad snapshot set id '%s'\n", set_id);
+		return EXIT_FAILURE;
+	}
+	if (find_volume("create", mnt, &v) < 0)
+		return EXIT_FAILURE;
+	/* the kernel's writeback cache holds writes the daemon has not seen yet */
+	fd = open(v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0) {
+		fprintf(stderr, "snapfs create: cannot flush '%s': %s\n", mnt, strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		return EXIT_FAILURE;
+	}
+	(void)close(fd);
+	if (set_id)
+		snprintf(line, sizeof(line), "create %s", set_id);
+	else
+		snprintf(line, sizeof(line), "create");
+	if (request_ok("create", &v, line, &rep) < 0)
+		return EXIT_FAILURE;
+	if (sscanf(rep.rest, "%36s %36s %63s%n", id, set, browse, &n) != 3 || rep.rest[n]) {
+		fprintf(stderr, "snapfs create: the daemon of '%s' sent a malformed reply\n", mnt);
+		control_reply_release(&rep);
+		return EXIT_FAILURE;
+	}
+	control_reply_release(&rep);
+	if (tabs)
+		printf("%s\t%s\t%s\n", id, set, browse);
+	else
+		printf("Snapshot ID: %s\n  Set ID:      %s\n  Volume:      %s\n"
+		       "  Browse name: %s\n", id, set, v.mnt, browse);
+	return EXIT_SUCCESS;
+}
+
+/* One line of a 'list' reply. */
+struct shadow {
+	char id[SNAP_ID_MAX + 1];
+	char set[SNAP_ID_MAX + 1];
+	char browse[64];
+	uint64_t epoch;
+	int64_t created_ns;
+	uint64_t diff_bytes;
+};
+
+static bool parse_shadow(const char *line, struct shadow *s)
+{
+	int n = 0;
+
+	return sscanf(line, "snap %36s %36s %" SCNu64 " %" SCNd64 " %63s %" SCNu64 "%n", s->id,
+		      s->set, &s->epoch, &s->created_ns, s->browse, &s->diff_bytes, &n) == 6 &&
+	       n > 0 && line[n] == '\0';
+}
+
+/* "YYYY-MM-DD HH:MM:SS" in UTC. */
+static void format_utc(int64_t ns, char *buf, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "?");
+}
+
+/* List the snapshots of v; *count grows by how many. Returns 0 or a negative errno. */
+static int list_volume(const struct control_volume *v, bool tabs, size_t *count)
+{
+	struct control_reply rep;
+	struct shadow s;
+	char created[32];
+	int r = request_ok("list shadows", v, "list", &rep);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < rep.n; i++) {
+		if (!parse_shadow(rep.lines[i], &s)) {
+			fprintf(stderr, "snapfs list shadows: the daemon of '%s' sent a malformed "
+					"reply\n", v->mnt);
+			r = -EBADMSG;
+			break;
+		}
+		format_utc(s.created_ns, created, sizeof(created));
+		if (tabs)
+			printf("%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\n", s.id, s.set, v->mnt, created,
+			       s.browse, s.diff_bytes);
+		else
+			printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s\n"
+			       "  Created (UTC): %s\n  Browse name:   %s\n  Diff bytes:    %" PRIu64
+			       "\n", *count ? "\n" : "", s.id, s.set, v->mnt, created, s.browse,
+			       s.diff_bytes);
+		++*count;
+	}
+	control_reply_release(&rep);
+	return r;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct control_volume *vols = NULL, one;
+	const char *mnt = NULL;
+	bool tabs = false, failed = false;
+	size_t count = 0;
+	int i, n;
+
+	if (argc < 2 || strcmp(argv[1], "shadows") != 0) {
+		if (argc >= 2 && is_help(argv[1]))
+			fputs(list_usage, stdout);
+		else
+			fprintf(stderr, "snapfs list: expected 'shadows' (see 'snapfs list shadows "
+					"--help')\n");
+		return argc >= 2 && is_help(argv[1]) ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+	for (i = 2; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(list_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if (strcmp(argv[i], "-H") == 0) {
+			tabs = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapfs list shadows: unknown option '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		} else if (!mnt) {
+			mnt = argv[i];
+		} else {
+			fprintf(stderr, "snapfs list shadows: unexpected argument '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (mnt) {
+		if (find_volume("list shadows", mnt, &one) < 0)
+			return EXIT_FAILURE;
+		vols = &one;
+		n = 1;
+	} else {
+		n = control_volume_list(&vols);
+		if (n < 0) {
+			fprintf(stderr, "snapfs list shadows: cannot read the mount table: %s\n",
+				strerror(-n));
+			return EXIT_FAILURE;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (list_volume(&vols[i], tabs, &count) < 0)
+			failed = true;
+	if (!tabs && count == 0 && !failed) {
+		if (mnt)
+			printf("no snapshots of '%s'\n", one.mnt);
+		else
+			printf(n ? "no snapshots\n" : "no snapfs volumes are mounted\n");
+	}
+	if (vols != &one)
+		free(vols);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* delete --id ID on every snapfs volume until one has it. */
+static int delete_id_anywhere(const char *id)
+{
+	struct control_volume *vols = NULL;
+	struct control_reply rep;
+	char line[64];
+	bool failed = false, found = false;
+	int n = control_volume_list(&vols);
+
+	if (n < 0) {
+		fprintf(stderr, "snapfs delete shadows: cannot read the mount table: %s\n",
+			strerror(-n));
+		return EXIT_FAILURE;
+	}
+	snprintf(line, sizeof(line), "delete %s", id);
+	for (int i = 0; i < n && !found; i++) {
+		if (request("delete shadows", &vols[i], line, &rep) < 0) {
+			failed = true;
+			continue;
+		}
+		if (rep.err == 0) {
+			printf("deleted snapshot %s from '%s'\n", id, vols[i].mnt);
+			found = true;
+		} else if (rep.err != ENOENT) {
+			report_refusal("delete shadows", &vols[i], &rep);
+			failed = true;
+		}
+		control_reply_release(&rep);
+	}
+	free(vols);
+	if (found)
+		return EXIT_SUCCESS;
+	if (!failed)
+		fprintf(stderr, "snapfs delete shadows: no snapshot '%s' on any snapfs volume\n",
+			id);
+	return EXIT_FAILURE;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+	const char *mnt = NULL, *id = NULL, *mode = NULL;
+	struct control_volume v;
+	struct control_reply rep;
+	char line[64];
+	int i, r;
+
+	if (argc < 2 || strcmp(argv[1], "shadows") != 0) {
+		if (argc >= 2 && is_help(argv[1]))
+			fputs(delete_usage, stdout);
+		else
+			fprintf(stderr, "snapfs delete: expected 'shadows' (see 'snapfs delete "
+					"shadows --help')\n");
+		return argc >= 2 && is_help(argv[1]) ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+	for (i = 2; i < argc; i++) {
+		const char *val;
+
+		if (is_help(argv[i])) {
+			fputs(delete_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if ((val = option_value(argc, argv, &i, "--id"))) {
+			if (mode) {
+				fprintf(stderr, "snapfs delete shadows: give one of --id, --oldest "
+						"and --all\n");
+				return EXIT_FAILURE;
+			}
+			mode = "--id";
+			id = val;
+		} else if (strcmp(argv[i], "--oldest") == 0 || strcmp(argv[i], "--all") == 0) {
+			if (mode) {
+				fprintf(stderr, "snapfs delete shadows: give one of --id, --oldest "
+						"and --all\n");
+				return EXIT_FAILURE;
+			}
+			mode = argv[i];
+		} else if (strcmp(argv[i], "--id") == 0) {
+			fprintf(stderr, "snapfs delete shadows: --id needs a snapshot id\n");
+			return EXIT_FAILURE;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapfs delete shadows: unknown option '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		} else if (!mnt) {
+			mnt = argv[i];
+		} else {
+			fprintf(stderr, "snapfs delete shadows: unexpected argument '%s'\n",
+				argv[i]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (!mode) {
+		fprintf(stderr, "snapfs delete shadows: expected --id ID, --oldest or --all (see "
+				"'snapfs delete shadows --help')\n");
+		return EXIT_FAILURE;
+	}
+	if (id && !is_word(id, SNAP_ID_MAX)) {
+		fprintf(stderr, "snapfs delete shadows: bad snapshot id '%s'\n", id);
+		return EXIT_FAILURE;
+	}
+	if (!mnt && id)
+		return delete_id_anywhere(id);
+	if (!mnt) {
+		fprintf(stderr, "snapfs delete shadows: %s needs a mount point\n", mode);
+		return EXIT_FAILURE;
+	}
+	if (find_volume("delete shadows", mnt, &v) < 0)
+		return EXIT_FAILURE;
+	if (id)
+		snprintf(line, sizeof(line), "delete %s", id);
+	else if (strcmp(mode, "--all") == 0)
+		snprintf(line, sizeof(line), "delete-all");
+	else
+		snprintf(line, sizeof(line), "delete-oldest");
+	r = request("delete shadows", &v, line, &rep);
+	if (r < 0)
+		return EXIT_FAILURE;
+	if (rep.err == ENOENT && id)
+		fprintf(stderr, "snapfs delete shadows: no snapshot '%s' on '%s'\n", id, v.mnt);
+	else if (rep.err == ENOENT && !id)
+		fprintf(stderr, "snapfs delete shadows: '%s' has no snapshots\n", v.mnt);
+	else if (rep.err)
+		report_refusal("delete shadows", &v, &rep);
+	else if (id)
+		printf("deleted snapshot %s from '%s'\n", id, v.mnt);
+	else if (strcmp(mode, "--oldest") == 0 && strncmp(rep.rest, "1 ", 2) == 0)
+		printf("deleted snapshot %s from '%s'\n", rep.rest + 2, v.mnt);
+	else if (strcmp(mode, "--oldest") == 0)
+		printf("deleted the oldest snapshot from '%s'\n", v.mnt);
+	else
+		printf("deleted %s snapshot%s from '%s'\n", rep.rest,
+		       strcmp(rep.rest, "1") == 0 ? "" : "s", v.mnt);
+	r = rep.err ? EXIT_FAILURE : EXIT_SUCCESS;
+	control_reply_release(&rep);
+	return r;
+}
+
+static int cmd_get(int argc, char **argv)
+{
+	const char *pos[2], *prop = NULL;
+	struct control_volume v;
+	struct control_reply rep;
+	char line[300];
+	bool tabs = false;
+	int i, npos = 0, r = EXIT_SUCCESS;
+
+	for (i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(get_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if (strcmp(argv[i], "-H") == 0) {
+			tabs = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapfs get: unknown option '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			fprintf(stderr, "snapfs get: unexpected argument '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (npos == 0) {
+		fprintf(stderr, "snapfs get: expected a mount point (see 'snapfs get --help')\n");
+		return EXIT_FAILURE;
+	}
+	if (npos == 2)
+		prop = pos[0];
+	if (prop && !is_word(prop, 255)) {
+		fprintf(stderr, "snapfs get: unknown property '%s'\n", prop);
+		return EXIT_FAILURE;
+	}
+	if (find_volume("get", pos[npos - 1], &v) < 0)
+		return EXIT_FAILURE;
+	if (prop)
+		snprintf(line, sizeof(line), "get %s", prop);
+	else
+		snprintf(line, sizeof(line), "get");
+	if (request_ok("get", &v, line, &rep) < 0)
+		return EXIT_FAILURE;
+	for (size_t k = 0; k < rep.n; k++) {
+		char *name = rep.lines[k] + 5, *value;
+
+		if (strncmp(rep.lines[k], "prop ", 5) != 0 || !(value = strchr(name, ' '))) {
+			fprintf(stderr, "snapfs get: the daemon of '%s' sent a malformed reply\n",
+				v.mnt);
+			r = EXIT_FAILURE;
+			break;
+		}
+		*value++ = '\0';
+		if (tabs)
+			printf("%s\t%s\n", name, value);
+		else if (value[0])
+			printf("%-20s  %s\n", name, value);
+		else
+			printf("%s\n", name);
+	}
+	control_reply_release(&rep);
+	return r;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	struct control_volume v;
+	struct control_reply rep;
+	char line[VALUE_MAX + 300];
+	const char *value;
+	char *eq;
+
+	if (argc == 2 && is_help(argv[1])) {
+		fputs(set_usage, stdout);
+		return EXIT_SUCCESS;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "snapfs set: expected PROP=VALUE and a mount point (see "
+				"'snapfs set --help')\n");
+		return EXIT_FAILURE;
+	}
+	eq = strchr(argv[1], '=');
+	if (!eq || eq == argv[1]) {
+		fprintf(stderr, "snapfs set: expected PROP=VALUE, got '%s'\n", argv[1]);
+		return EXIT_FAILURE;
+	}
+	*eq = '\0';
+	value = eq + 1;
+	if (!is_word(argv[1], 255)) {
+		fprintf(stderr, "snapfs set: unknown property '%s'\n", argv[1]);
+		return EXIT_FAILURE;
+	}
+	for (const char *c = value; *c; c++) {
+		if ((unsigned char)*c < ' ' || *c == 0x7f) {
+			fprintf(stderr, "snapfs set: the value of '%s' holds a control character\n",
+				argv[1]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (strlen(value) > VALUE_MAX) {
+		fprintf(stderr, "snapfs set: the value of '%s' is longer than %d bytes\n", argv[1],
+			VALUE_MAX);
+		return EXIT_FAILURE;
+	}
+	if (find_volume("set", argv[2], &v) < 0)
+		return EXIT_FAILURE;
+	snprintf(line, sizeof(line), "set %s %s", argv[1], value);
+	if (request_ok("set", &v, line, &rep) < 0)
+		return EXIT_FAILURE;
+	control_reply_release(&rep);
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -104,6 +696,16 @@ int main(int argc, char **argv)
 		return sfs_mount_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "umount") == 0 || strcmp(cmd, "unmount") == 0)
 		return cmd_umount(argc - 1, argv + 1);
+	if (strcmp(cmd, "create") == 0)
+		return cmd_create(argc - 1, argv + 1);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(cmd, "delete") == 0)
+		return cmd_delete(argc - 1, argv + 1);
+	if (strcmp(cmd, "get") == 0)
+		return cmd_get(argc - 1, argv + 1);
+	if (strcmp(cmd, "set") == 0)
+		return cmd_set(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("snapfs %s\n", snap_version());
 		return EXIT_SUCCESS;

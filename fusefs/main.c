@@ -9,6 +9,9 @@
  *   max_fds=N                  bound on cached O_PATH descriptors (default: a quarter of the
  *                              hard open-file limit, at most 16384)
  *   max_threads=N              worker threads (default 16)
+ *
+ * --diff-area DIR places the diff area (the preserved pre-images of changed data) in DIR
+ * instead of SRC/.snapfs; it counts at the first mount of a volume, which records it.
  */
 #include "fusefs.h"
 #include "sfs.h"
@@ -32,17 +35,22 @@ struct mount_args {
 	const char *src;
 	const char *mnt;
 	char *fuse_opts;   /* comma-separated options for libfuse, heap */
+	char *diff_area;   /* --diff-area, canonical, heap */
 };
 
 void sfs_mount_usage(void)
 {
-	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] SRC MNT\n"
+	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] [--diff-area DIR] SRC MNT\n"
 	       "\n"
 	       "Serve the directory SRC at the mount point MNT. snapfs keeps its own state in\n"
 	       "SRC/.snapfs, which MNT never shows.\n"
 	       "\n"
 	       "  -f             stay in the foreground, log to stderr\n"
 	       "  -d             log every request (implies -f)\n"
+	       "  --diff-area DIR\n"
+	       "                 keep the diff area (the data snapshots preserve) in the\n"
+	       "                 directory DIR rather than in SRC/.snapfs; taken into account\n"
+	       "                 at the first mount of SRC, which records it\n"
 	       "  -o writeback   use the kernel's writeback cache (default)\n"
 	       "  -o no_writeback\n"
 	       "                 write through to SRC on every write(2)\n"
@@ -117,6 +125,24 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			sfs_mount_usage();
 			exit(EXIT_SUCCESS);
+		} else if (strcmp(arg, "--diff-area") == 0 ||
+			   strncmp(arg, "--diff-area=", 12) == 0) {
+			const char *dir = arg[11] == '=' ? arg + 12 :
+					  i + 1 < argc ? argv[++i] : "";
+
+			if (!*dir) {
+				fprintf(stderr, "snapfs mount: --diff-area needs a directory\n");
+				return -EINVAL;
+			}
+			free(a->diff_area);
+			/* the daemon leaves its working directory: the path must be absolute */
+			a->diff_area = realpath(dir, NULL);
+			if (!a->diff_area) {
+				fprintf(stderr, "snapfs mount: diff area '%s': %s\n", dir,
+					strerror(errno));
+				return -EINVAL;
+			}
+			sfs.opt.diff_area = a->diff_area;
 		} else if (strncmp(arg, "-o", 2) == 0) {
 			char *list = strdup(arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : ""));
 			char *save = NULL, *opt;
@@ -280,9 +306,41 @@ static int serve(struct fuse_session *se)
 	return r;
 }
 
+static int open_engine(const struct mount_args *a)
+{
+	char path[PATH_MAX], msg[PATH_MAX * 2 + 128];
+	struct engine_params p = {
+		.src_fd = sfs.vol->src_fd,
+		.state_fd = sfs.vol->state_fd,
+		.state_path = path,
+		.diff_dir = sfs.opt.diff_area,
+	};
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", sfs.vol->src, VOLUME_STATE_DIR);
+	r = engine_open(&p, &sfs.eng, msg, sizeof(msg));
+	if (r < 0)
+		fprintf(stderr, "snapfs mount: %s\n", msg);
+	return r;
+}
+
+/* Bind the volume's control socket (served once the daemon runs; see control.c). */
+static int open_control(struct sfs_control **ret)
+{
+	char path[PATH_MAX], msg[PATH_MAX * 2 + 128];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", sfs.vol->src, VOLUME_STATE_DIR);
+	r = sfs_control_open(sfs.eng, sfs.vol->state_fd, path, ret, msg, sizeof(msg));
+	if (r < 0)
+		fprintf(stderr, "snapfs mount: %s\n", msg);
+	return r;
+}
+
 int sfs_mount_main(int argc, char **argv)
 {
 	struct mount_args a = { 0 };
+	struct sfs_control *ctl = NULL;
 	struct fuse_session *se;
 	char msg[PATH_MAX * 2 + 128];
 	char mnt_real[PATH_MAX], src_real[PATH_MAX];
@@ -322,6 +380,12 @@ int sfs_mount_main(int argc, char **argv)
 		fprintf(stderr, "snapfs mount: %s\n", msg);
 		goto out_destroy;
 	}
+	r = open_engine(&a);
+	if (r < 0)
+		goto out_abandon;
+	r = open_control(&ctl);
+	if (r < 0)
+		goto out_close_engine;
 	umask(0);
 	nofile = raise_nofile();
 	if (!sfs.opt.max_fds)
@@ -329,7 +393,7 @@ int sfs_mount_main(int argc, char **argv)
 	r = inode_table_init(&sfs.itab, dup(sfs.vol->src_fd), sfs.opt.max_fds);
 	if (r < 0) {
 		fprintf(stderr, "snapfs mount: '%s': %s\n", a.src, strerror(-r));
-		goto out_abandon;
+		goto out_close_control;
 	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_release_table;
@@ -346,6 +410,12 @@ int sfs_mount_main(int argc, char **argv)
 		log_setup(LOG_SINK_SYSLOG, LOG_INFO, "snapfs");
 	if (fuse_daemonize(sfs.opt.foreground) != 0)
 		goto out_unmount;
+	r = sfs_control_start(ctl);
+	if (r < 0) {
+		snap_log(LOG_ERR, "cannot serve the control socket of '%s': %s", sfs.vol->src,
+			 strerror(-r));
+		goto out_unmount;
+	}
 	(void)volume_record_owner(sfs.vol, mnt_real);
 	snap_log(LOG_INFO, "serving '%s' at '%s'", sfs.vol->src, mnt_real);
 	r = serve(se);
@@ -357,6 +427,10 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_release_table:
 	inode_table_release(&sfs.itab);
+out_close_control:
+	sfs_control_close(ctl);
+out_close_engine:
+	engine_close(sfs.eng);
 out_abandon:
 	if (mounted)
 		volume_close(sfs.vol);
@@ -366,5 +440,6 @@ out_destroy:
 	fuse_session_destroy(se);
 out_free_opts:
 	free(a.fuse_opts);
+	free(a.diff_area);
 	return status;
 }

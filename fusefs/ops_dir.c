@@ -1,7 +1,8 @@
 /*
  * ops_dir.c: directory streams of the live view (opendir, readdir, readdirplus, fsyncdir,
  * releasedir). A stream is a DIR* on the backing directory; FUSE offsets are telldir()
- * cookies. The state directory SRC/.snapfs is left out of the root's listing.
+ * cookies. The state directory SRC/.snapfs is left out of the root's listing; the root lists
+ * .snapshots (ops_snap.c) last, in place of a real SRC/.snapshots.
  */
 #include "sfs.h"
 
@@ -17,6 +18,7 @@ struct sfs_dir {
 	struct dirent *entry;   /* read but not yet returned, or NULL */
 	off_t offset;           /* position of entry, or of the next one to read */
 	bool is_root;
+	bool snapdir_listed;    /* the root's .snapshots entry went out in this pass */
 };
 
 static struct sfs_dir *dir_of(struct fuse_file_info *fi)
@@ -30,6 +32,10 @@ static void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct sfs_dir *d;
 	int pfd, fd, r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_opendir(req, ino, fi);
+		return;
+	}
 	pfd = sfs_pin_or_reply(req, in);
 	if (pfd < 0)
 		return;
@@ -80,6 +86,7 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 		seekdir(d->dp, offset);
 		d->entry = NULL;
 		d->offset = offset;
+		d->snapdir_listed = false;
 	}
 	for (;;) {
 		struct fuse_entry_param e;
@@ -91,11 +98,21 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 			d->entry = readdir(d->dp);
 			if (!d->entry) {
 				err = errno; /* 0 at the end of the stream */
+				/* .snapshots comes last, at the offset of the end, once a pass */
+				if (!err && d->is_root && !d->snapdir_listed) {
+					len = sfs_snap_add_snapdir(req, p, rem, d->offset, plus);
+					if (len <= rem) {
+						p += len;
+						rem -= len;
+						d->snapdir_listed = true;
+					}
+				}
 				break;
 			}
 		}
 		next = d->entry->d_off;
-		if (d->is_root && sfs_is_reserved(FUSE_ROOT_ID, d->entry->d_name)) {
+		if (d->is_root && (sfs_is_reserved(FUSE_ROOT_ID, d->entry->d_name) ||
+				   sfs_is_snapdir(FUSE_ROOT_ID, d->entry->d_name))) {
 			d->entry = NULL;
 			d->offset = next;
 			continue;
@@ -154,12 +171,20 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 static void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 			struct fuse_file_info *fi)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_readdir(req, ino, size, offset, fi);
+		return;
+	}
 	read_dir(req, ino, size, offset, fi, false);
 }
 
 static void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 			    struct fuse_file_info *fi)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_readdirplus(req, ino, size, offset, fi);
+		return;
+	}
 	read_dir(req, ino, size, offset, fi, true);
 }
 
@@ -167,6 +192,10 @@ static void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 {
 	struct sfs_dir *d = dir_of(fi);
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_releasedir(req, ino, fi);
+		return;
+	}
 	(void)closedir(d->dp);
 	free(d);
 	fuse_reply_err(req, 0);
@@ -174,9 +203,14 @@ static void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 static void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int fd = dirfd(dir_of(fi)->dp);
-	int r = datasync ? fdatasync(fd) : fsync(fd);
+	int fd, r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_fsync(req, ino, datasync, fi);
+		return;
+	}
+	fd = dirfd(dir_of(fi)->dp);
+	r = datasync ? fdatasync(fd) : fsync(fd);
 	fuse_reply_err(req, r < 0 ? errno : 0);
 }
 

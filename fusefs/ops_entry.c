@@ -68,6 +68,10 @@ static void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int fd, r;
 
+	if (sfs_snap_node(parent) || sfs_is_snapdir(parent, name)) {
+		sfs_snap_lookup(req, parent, name);
+		return;
+	}
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -91,12 +95,17 @@ static void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_forget(req, ino, nlookup);
+		return;
+	}
 	inode_forget(&sfs.itab, inode_get(&sfs.itab, ino), nlookup);
 	fuse_reply_none(req);
 }
 
 static void sfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	count = sfs_snap_forget_filter(forgets, count);
 	for (size_t i = 0; i < count; i++)
 		inode_forget(&sfs.itab, inode_get(&sfs.itab, forgets[i].ino), forgets[i].nlookup);
 	fuse_reply_none(req);
@@ -108,6 +117,10 @@ static void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct stat st;
 	int fd, r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_getattr(req, ino, fi);
+		return;
+	}
 	if (fi && S_ISREG(in->type)) {
 		r = fstat(fi->fh, &st) < 0 ? -errno : 0;
 	} else {
@@ -225,11 +238,20 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int v
 	struct stat st;
 	int fd, r;
 
+	if (sfs_snap_refused(req, ino, NULL, 0))
+		return;
 	fd = sfs_pin_or_reply(req, in);
 	if (fd < 0)
 		return;
+	engine_gate_enter(sfs.eng);
+	if ((valid & FUSE_SET_ATTR_SIZE) && S_ISREG(in->type))
+		r = engine_before_truncate(sfs.eng, fd, (uint64_t)attr->st_size);
+	else
+		r = engine_before_attr(sfs.eng, fd);
 	/* fi->fh is a descriptor for regular files only (a directory's is a stream) */
-	r = apply_setattr(req, in, fd, attr, valid, S_ISREG(in->type) ? fi : NULL);
+	if (r == 0)
+		r = apply_setattr(req, in, fd, attr, valid, S_ISREG(in->type) ? fi : NULL);
+	engine_gate_leave(sfs.eng);
 	if (r == 0 && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	inode_fd_put(&sfs.itab, in);
@@ -246,6 +268,10 @@ static void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	ssize_t n;
 	int fd;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_readlink(req, ino);
+		return;
+	}
 	fd = sfs_pin_or_reply(req, in);
 	if (fd < 0)
 		return;
@@ -280,6 +306,8 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 	struct sfs_creds c;
 	int fd, r;
 
+	if (sfs_snap_refused(req, parent, name, EEXIST))
+		return;
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -287,7 +315,10 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 	fd = sfs_pin_or_reply(req, p);
 	if (fd < 0)
 		return;
-	r = creds_enter(req, &c, CREDS_UMASK);
+	engine_gate_enter(sfs.eng);
+	r = engine_before_create(sfs.eng, fd, name);
+	if (r == 0)
+		r = creds_enter(req, &c, CREDS_UMASK);
 	if (r == 0) {
 		if (kind == MAKE_DIR)
 			r = mkdirat(fd, name, mode);
@@ -297,7 +328,10 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 			r = mknodat(fd, name, mode, rdev);
 		r = r < 0 ? -errno : 0;
 		creds_leave(&c);
+		if (r == 0)
+			engine_after_create(sfs.eng, fd, name);
 	}
+	engine_gate_leave(sfs.eng);
 	if (r == 0)
 		r = sfs_do_lookup(fd, name, &e);
 	inode_fd_put(&sfs.itab, p);
@@ -330,6 +364,9 @@ static void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 	struct fuse_entry_param e;
 	int fd, pfd, r;
 
+	if (sfs_snap_refused(req, ino, NULL, 0) ||
+	    sfs_snap_refused(req, newparent, newname, EEXIST))
+		return;
 	if (sfs_is_reserved(newparent, newname)) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -342,7 +379,13 @@ static void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 		r = pfd;
 		goto out_put_in;
 	}
-	r = linkat(fd, "", pfd, newname, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	engine_gate_enter(sfs.eng);
+	r = engine_before_create(sfs.eng, pfd, newname);
+	if (r == 0)
+		r = engine_before_attr(sfs.eng, fd);
+	if (r == 0)
+		r = linkat(fd, "", pfd, newname, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	engine_gate_leave(sfs.eng);
 	if (r == 0)
 		r = sfs_do_lookup(pfd, newname, &e);
 	inode_fd_put(&sfs.itab, p);
@@ -366,6 +409,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 	struct stat st;
 	int fd, r;
 
+	if (sfs_snap_refused(req, parent, name, EBUSY))
+		return;
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -375,7 +420,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 		return;
 	if ((flags & AT_REMOVEDIR) && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		victim = inode_find_pinned(&sfs.itab, st.st_dev, st.st_ino);
-	r = unlinkat(fd, name, flags) < 0 ? -errno : 0;
+	engine_gate_enter(sfs.eng);
+	r = engine_unlink(sfs.eng, fd, name, flags & AT_REMOVEDIR);
+	engine_gate_leave(sfs.eng);
 	if (victim) {
 		if (r == 0)
 			inode_orphan(&sfs.itab, victim);
@@ -402,6 +449,9 @@ static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 	struct sfs_inode *np = inode_get(&sfs.itab, newparent);
 	int fd, nfd, r;
 
+	if (sfs_snap_refused(req, parent, name, EBUSY) ||
+	    sfs_snap_refused(req, newparent, newname, EBUSY))
+		return;
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -418,7 +468,9 @@ static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		r = nfd;
 		goto out_put_p;
 	}
-	r = renameat2(fd, name, nfd, newname, flags) < 0 ? -errno : 0;
+	engine_gate_enter(sfs.eng);
+	r = engine_rename(sfs.eng, fd, name, nfd, newname, flags);
+	engine_gate_leave(sfs.eng);
 	inode_fd_put(&sfs.itab, np);
 out_put_p:
 	inode_fd_put(&sfs.itab, p);

@@ -30,14 +30,34 @@ static int backing_flags(int flags)
 	return flags | O_CLOEXEC;
 }
 
+/*
+ * The engine's hooks before create opens (pfd, name): the entry is journaled, and an existing
+ * file that O_TRUNC empties is preserved. Says whether the name existed.
+ */
+static int before_create(int pfd, const char *name, int flags, bool *existed)
+{
+	int tfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), r;
+
+	*existed = tfd >= 0;
+	r = engine_before_create(sfs.eng, pfd, name);
+	if (r == 0 && tfd >= 0 && (flags & O_TRUNC))
+		r = engine_before_truncate(sfs.eng, tfd, 0);
+	if (tfd >= 0)
+		(void)close(tfd);
+	return r;
+}
+
 static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
 	struct sfs_inode *p = inode_get(&sfs.itab, parent);
 	struct fuse_entry_param e;
 	struct sfs_creds c;
+	bool existed;
 	int pfd, fd = -1, r;
 
+	if (sfs_snap_refused(req, parent, name, EEXIST))
+		return;
 	if (sfs_is_reserved(parent, name)) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -45,13 +65,19 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	pfd = sfs_pin_or_reply(req, p);
 	if (pfd < 0)
 		return;
-	r = creds_enter(req, &c, CREDS_UMASK);
+	engine_gate_enter(sfs.eng);
+	r = before_create(pfd, name, fi->flags, &existed);
+	if (r == 0)
+		r = creds_enter(req, &c, CREDS_UMASK);
 	if (r == 0) {
 		fd = openat(pfd, name, backing_flags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
 			    mode);
 		r = fd < 0 ? -errno : 0;
 		creds_leave(&c);
 	}
+	if (r == 0 && !existed)
+		engine_after_create(sfs.eng, pfd, name);
+	engine_gate_leave(sfs.eng);
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV))
 		r = sfs_kill_setid(req, fd);
 	if (r == 0)
@@ -80,11 +106,20 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfs_procpath pp;
 	int pfd, fd, r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_open(req, ino, fi);
+		return;
+	}
 	pfd = sfs_pin_or_reply(req, in);
 	if (pfd < 0)
 		return;
-	fd = open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
-	r = fd < 0 ? -errno : 0;
+	engine_gate_enter(sfs.eng);
+	r = (fi->flags & O_TRUNC) && S_ISREG(in->type) ? engine_before_truncate(sfs.eng, pfd, 0)
+						      : 0;
+	fd = r < 0 ? -1 : open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
+	if (r == 0)
+		r = fd < 0 ? -errno : 0;
+	engine_gate_leave(sfs.eng);
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV)) {
 		r = sfs_kill_setid(req, fd);
 		if (r < 0)
@@ -107,6 +142,10 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_release(req, ino, fi);
+		return;
+	}
 	(void)close(fi->fh);
 	inode_open_dec(&sfs.itab, inode_get(&sfs.itab, ino));
 	fuse_reply_err(req, 0);
@@ -114,9 +153,14 @@ static void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
 static void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* closing a duplicate reports deferred write errors of network filesystems */
-	int fd = dup(fi->fh);
+	int fd;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_flush(req, ino, fi);
+		return;
+	}
+	/* closing a duplicate reports deferred write errors of network filesystems */
+	fd = dup(fi->fh);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -126,8 +170,13 @@ static void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int r = datasync ? fdatasync(fi->fh) : fsync(fi->fh);
+	int r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_fsync(req, ino, datasync, fi);
+		return;
+	}
+	r = datasync ? fdatasync(fi->fh) : fsync(fi->fh);
 	fuse_reply_err(req, r < 0 ? errno : 0);
 }
 
@@ -136,6 +185,10 @@ static void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_read(req, ino, size, off, fi);
+		return;
+	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fi->fh;
 	buf.buf[0].pos = off;
@@ -148,17 +201,19 @@ static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
 	ssize_t n;
 
-	if (fi->flags & SFS_O_KILL_PRIV) {
+	if (sfs_snap_refused(req, ino, NULL, 0))
+		return;
+	engine_gate_enter(sfs.eng);
+	n = engine_before_write(sfs.eng, fi->fh, (uint64_t)off, out.buf[0].size);
+	if (n == 0 && (fi->flags & SFS_O_KILL_PRIV))
 		n = sfs_kill_setid(req, fi->fh);
-		if (n < 0) {
-			fuse_reply_err(req, -n);
-			return;
-		}
+	if (n == 0) {
+		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		out.buf[0].fd = fi->fh;
+		out.buf[0].pos = off;
+		n = fuse_buf_copy(&out, in_buf, 0);
 	}
-	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = fi->fh;
-	out.buf[0].pos = off;
-	n = fuse_buf_copy(&out, in_buf, 0);
+	engine_gate_leave(sfs.eng);
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else
@@ -168,17 +223,38 @@ static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			  struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, fallocate(fi->fh, mode, offset, length) < 0 ? errno : 0);
+	int r;
+
+	if (sfs_snap_refused(req, ino, NULL, 0))
+		return;
+	engine_gate_enter(sfs.eng);
+	r = engine_before_write(sfs.eng, fi->fh, (uint64_t)offset, (uint64_t)length);
+	if (r == 0)
+		r = fallocate(fi->fh, mode, offset, length) < 0 ? -errno : 0;
+	engine_gate_leave(sfs.eng);
+	fuse_reply_err(req, -r);
 }
 
 static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 				struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 				struct fuse_file_info *fi_out, size_t len, int flags)
 {
-	ssize_t n = copy_file_range(fi_in->fh, &off_in, fi_out->fh, &off_out, len, flags);
+	ssize_t n;
 
+	if (sfs_snap_node(ino_in) || sfs_snap_node(ino_out)) {
+		sfs_snap_copy_file_range(req, ino_in, ino_out);
+		return;
+	}
+	engine_gate_enter(sfs.eng);
+	n = engine_before_write(sfs.eng, fi_out->fh, (uint64_t)off_out, len);
+	if (n == 0) {
+		n = copy_file_range(fi_in->fh, &off_in, fi_out->fh, &off_out, len, flags);
+		if (n < 0)
+			n = -errno;
+	}
+	engine_gate_leave(sfs.eng);
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
 }
@@ -186,8 +262,13 @@ static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		      struct fuse_file_info *fi)
 {
-	off_t r = lseek(fi->fh, off, whence);
+	off_t r;
 
+	if (sfs_snap_node(ino)) {
+		sfs_snap_lseek(req, ino, off, whence, fi);
+		return;
+	}
+	r = lseek(fi->fh, off, whence);
 	if (r < 0)
 		fuse_reply_err(req, errno);
 	else

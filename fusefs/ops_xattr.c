@@ -163,11 +163,19 @@ static void query_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_getxattr(req, ino, name, size);
+		return;
+	}
 	query_xattr(req, ino, name, size);
 }
 
 static void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	if (sfs_snap_node(ino)) {
+		sfs_snap_listxattr(req, ino, size);
+		return;
+	}
 	query_xattr(req, ino, NULL, size);
 }
 
@@ -179,12 +187,18 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, enum xattr_op op, const
 	ssize_t n;
 	int fd;
 
+	if (sfs_snap_refused(req, ino, NULL, 0))
+		return;
 	fd = inode_fd_get(&sfs.itab, in);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	n = xattr_call(in, fd, op, name, (void *)value, size, flags);
+	engine_gate_enter(sfs.eng);
+	n = engine_before_attr(sfs.eng, fd);
+	if (n == 0)
+		n = xattr_call(in, fd, op, name, (void *)value, size, flags);
+	engine_gate_leave(sfs.eng);
 	inode_fd_put(&sfs.itab, in);
 	fuse_reply_err(req, n < 0 ? (int)-n : 0);
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "engine.h"
+#include "snapfs/snapfs.h"
 #include "inode.h"
 
 struct volume;
@@ -20,10 +22,12 @@ struct sfs_options {
 	unsigned max_fds;      /* bound on cached O_PATH descriptors */
 	unsigned max_threads;
 	bool debug;
+	const char *diff_area; /* --diff-area DIR, at the first mount */
 };
 
 struct sfs {
 	struct volume *vol;
+	struct engine *eng;    /* snapshots: hooks around changes, views of snapshots */
 	struct inode_table itab;
 	struct sfs_options opt;
 	bool writeback;        /* what the kernel granted */
@@ -92,5 +96,73 @@ void creds_leave(struct sfs_creds *c);
 
 /* Whether the caller of req has gid as its group or among its supplementary groups. */
 bool creds_in_group(fuse_req_t req, gid_t gid);
+
+/*
+ * MNT/.snapshots/, the read-only view of the volume's snapshots (ops_snap.c documents it).
+ * Its node ids have SFS_SNAP_TAG set, which no live node id has (live ids are addresses of
+ * struct sfs_inode, or FUSE_ROOT_ID); .snapshots itself is SFS_SNAPDIR_ID. Every live handler
+ * first sends these ids to the sfs_snap_* handler of the same name, with the signature of the
+ * libfuse op. Requests may come from any thread.
+ *
+ * sfs_is_snapdir: whether (parent, name) is .snapshots at the root (a real SRC/.snapshots is
+ * shadowed there). sfs_snap_refused: for a request that would change something under the
+ * directory (or on the node) ino: replies EROFS when ino is a snapshot node, snapdir_err when
+ * name (may be NULL) is .snapshots at the root, and returns whether it replied.
+ * sfs_snap_forget_filter: drops the references of the snapshot nodes in forgets and removes
+ * them from it; returns how many entries are left for the live table.
+ * sfs_snap_add_snapdir: adds the .snapshots entry of the root's listing to buf, as
+ * fuse_add_direntry(_plus) does (the size it needs, nothing added when more than size).
+ * sfs_snap_copy_file_range: replies for a copy whose source or target is a snapshot node.
+ */
+#define SFS_SNAPDIR_NAME ".snapshots"
+#define SFS_SNAP_TAG ((fuse_ino_t)2)
+#define SFS_SNAPDIR_ID SFS_SNAP_TAG
+
+static inline bool sfs_snap_node(fuse_ino_t ino)
+{
+	return (ino & SFS_SNAP_TAG) != 0;
+}
+
+bool sfs_is_snapdir(fuse_ino_t parent, const char *name);
+bool sfs_snap_refused(fuse_req_t req, fuse_ino_t ino, const char *name, int snapdir_err);
+size_t sfs_snap_forget_filter(struct fuse_forget_data *forgets, size_t count);
+size_t sfs_snap_add_snapdir(fuse_req_t req, char *buf, size_t size, off_t off, bool plus);
+void sfs_snap_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void sfs_snap_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void sfs_snap_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_readlink(fuse_req_t req, fuse_ino_t ino);
+void sfs_snap_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+		      struct fuse_file_info *fi);
+void sfs_snap_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+			  struct fuse_file_info *fi);
+void sfs_snap_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void sfs_snap_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_snap_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void sfs_snap_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		    struct fuse_file_info *fi);
+void sfs_snap_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, fuse_ino_t ino_out);
+void sfs_snap_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void sfs_snap_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/*
+ * The volume's control socket SRC/.snapfs/control, served by one thread (control.c documents
+ * the protocol). sfs_control_open removes a stale socket, binds and listens; call it before
+ * the mount, so that a client finds the socket as soon as MNT exists (its connection waits in
+ * the backlog until the thread runs). On failure it returns a negative errno with a reason in
+ * msg. sfs_control_start starts the thread; call it after fuse_daemonize(), since threads do
+ * not survive the fork. sfs_control_close stops the thread (a request being served finishes
+ * first), then closes and unlinks the socket; call it before engine_close(). It accepts NULL.
+ * e is borrowed and must outlive the control; state_fd is borrowed (a copy is kept).
+ */
+struct sfs_control;
+int sfs_control_open(struct engine *e, int state_fd, const char *state_path,
+		     struct sfs_control **ret, char *msg, size_t msglen);
+int sfs_control_start(struct sfs_control *c);
+void sfs_control_close(struct sfs_control *c);
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/bash
 # A first look at snapfs: install the dependencies, build, then mount a temporary directory,
-# write through the mount, look at what SRC holds, and unmount. Run as root.
+# write through the mount, take a snapshot, change things, read the old version back under
+# .snapshots/, delete the snapshot and unmount. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -31,12 +32,24 @@ run() {
 run "$snapfs" mount "$demo/src" "$demo/mnt"
 run ls -la "$demo/mnt"
 run cat "$demo/mnt/report.txt"
-echo "\$ echo 'version 2' > $demo/mnt/report.txt"
-echo "version 2" >"$demo/mnt/report.txt"
 run mkdir "$demo/mnt/notes"
 run cp /etc/os-release "$demo/mnt/notes/"
-run ls -la "$demo/src" "$demo/mnt/notes"
-echo "# SRC holds snapfs's state in .snapfs/, which the mount never shows"
+echo "# a snapshot costs the same for any size of volume: nothing is copied now"
+run "$snapfs" create "$demo/mnt"
+echo "\$ echo 'version 2' > $demo/mnt/report.txt; rm $demo/mnt/notes/os-release"
+echo "version 2" >"$demo/mnt/report.txt"
+rm "$demo/mnt/notes/os-release"
+run cat "$demo/mnt/report.txt"
+run ls -la "$demo/mnt/.snapshots"
+snap=$(ls "$demo/mnt/.snapshots" | tail -1)
+echo "# the snapshot still holds the old state, read-only"
+run cat "$demo/mnt/.snapshots/$snap/report.txt"
+run ls -la "$demo/mnt/.snapshots/$snap/notes"
+echo "\$ echo 'try' > $demo/mnt/.snapshots/$snap/report.txt"
+echo try 2>&1 >"$demo/mnt/.snapshots/$snap/report.txt" || true
+echo "# how many diff-area bytes each snapshot holds (what deleting it frees)"
+run "$snapfs" list shadows "$demo/mnt"
+run "$snapfs" delete shadows --all "$demo/mnt"
 run "$snapfs" umount "$demo/mnt"
 run cat "$demo/src/report.txt"
-echo "demo finished: SRC is an ordinary directory again"
+echo "demo finished: SRC is an ordinary directory again (with snapfs's state in .snapfs/)"

@@ -19,6 +19,12 @@
  *   names(dir, name BLOB, epoch, fid, PRIMARY KEY(dir, name, epoch)) WITHOUT ROWID
  *         (fid NULL: the name did not exist)
  *
+ * version 3 adds the link count to attrs (a snapshot shows the count the file had then) and
+ * an index of names by fid (is an unlinked file still named by some snapshot?):
+ *
+ *   attrs(..., nlink INTEGER NOT NULL DEFAULT 1)
+ *   INDEX names_fid ON names(fid)
+ *
  * Every versioned row (chunk, attributes, directory entry) holds its object as it was before
  * the object's first change in the row's epoch. Row lifetime: a row at epoch e is read by the
  * snapshots s with pe <= s < e, where pe is the epoch of the row before it for the same object
@@ -40,7 +46,7 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct catalog {
 	sqlite3 *db;
@@ -66,8 +72,12 @@ static const char schema_v2[] =
 	"CREATE TABLE names(dir INTEGER NOT NULL, name BLOB NOT NULL, epoch INTEGER NOT NULL,"
 	" fid INTEGER, PRIMARY KEY(dir, name, epoch)) WITHOUT ROWID;";
 
+static const char schema_v3[] =
+	"ALTER TABLE attrs ADD COLUMN nlink INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX names_fid ON names(fid);";
+
 /* The schema steps: steps[v] takes version v to v + 1. */
-static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2 };
+static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
 
 /* The epoch of the row before (fid, chunk, epoch), or 0. */
 #define PREV_EPOCH                                                                           \
@@ -406,6 +416,19 @@ static size_t first_at_or_after(const struct catalog_snapshot *snaps, size_t n, 
 	return lo;
 }
 
+int catalog_snapshot_each(struct catalog *cat,
+			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx)
+{
+	struct catalog_snapshot *snaps = NULL;
+	size_t n = 0;
+	int r = load_snapshots(cat, &snaps, &n);
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fn(&snaps[i], ctx);
+	free(snaps);
+	return r;
+}
+
 int catalog_snapshot_list(struct catalog *cat,
 			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx)
 {
@@ -621,10 +644,11 @@ int catalog_file_id(struct catalog *cat, const void *handle, size_t len, int64_t
 
 int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, size_t n)
 {
+	bool own = sqlite3_get_autocommit(cat->db) != 0;
 	sqlite3_stmt *st;
 	int r;
 
-	r = exec(cat, "BEGIN IMMEDIATE");
+	r = own ? exec(cat, "BEGIN IMMEDIATE") : 0;
 	if (r < 0)
 		return r;
 	r = prepare(cat, "INSERT INTO chunks VALUES(?, ?, ?, ?, ?)", &st);
@@ -643,12 +667,15 @@ int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, si
 		r = rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
 	}
 	(void)sqlite3_finalize(st);
+	if (!own)
+		return r;
 	if (r == 0)
 		r = exec(cat, "COMMIT");
 	if (r == 0)
 		return 0;
 out_rollback:
-	(void)exec(cat, "ROLLBACK");
+	if (own)
+		(void)exec(cat, "ROLLBACK");
 	return r;
 }
 
@@ -671,13 +698,17 @@ int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
-int catalog_diff_extent(struct catalog *cat, uint64_t *ret_end, uint64_t *ret_bytes)
+int catalog_diff_extent(struct catalog *cat, uint32_t unit, uint64_t *ret_end,
+			uint64_t *ret_bytes)
 {
+	char sql[96];
 	int64_t end, bytes;
 	int r = query_int(cat, "SELECT COALESCE(max(off + len), 0) FROM chunks", &end);
 
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(sum((len + %u) / %u * %u), 0) FROM chunks",
+		 unit - 1, unit, unit);
 	if (r == 0)
-		r = query_int(cat, "SELECT COALESCE(sum(len), 0) FROM chunks", &bytes);
+		r = query_int(cat, sql, &bytes);
 	if (r < 0)
 		return r;
 	*ret_end = (uint64_t)end;
@@ -696,7 +727,7 @@ int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk)
 int catalog_attr_put(struct catalog *cat, const struct catalog_attr *a)
 {
 	sqlite3_stmt *st;
-	int r = prepare(cat, "INSERT INTO attrs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+	int r = prepare(cat, "INSERT INTO attrs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
 
 	if (r < 0)
 		return r;
@@ -712,6 +743,7 @@ int catalog_attr_put(struct catalog *cat, const struct catalog_attr *a)
 	sqlite3_bind_int64(st, 10, a->ctime_ns);
 	if (a->xattrs_len)
 		sqlite3_bind_blob(st, 11, a->xattrs, (int)a->xattrs_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, a->nlink);
 	return run(cat, st);
 }
 
@@ -720,7 +752,7 @@ int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
 {
 	sqlite3_stmt *st;
 	int r = prepare(cat, "SELECT fid, epoch, mode, uid, gid, rdev, size, atime_ns, mtime_ns,"
-			" ctime_ns, xattrs FROM attrs WHERE fid = ? AND epoch > ? ORDER BY epoch"
+			" ctime_ns, xattrs, nlink FROM attrs WHERE fid = ? AND epoch > ? ORDER BY epoch"
 			" LIMIT 1", &st), rc;
 
 	if (r < 0)
@@ -741,9 +773,12 @@ int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
 		ret->atime_ns = sqlite3_column_int64(st, 7);
 		ret->mtime_ns = sqlite3_column_int64(st, 8);
 		ret->ctime_ns = sqlite3_column_int64(st, 9);
+		ret->nlink = (uint32_t)sqlite3_column_int64(st, 11);
 		ret->xattrs = xattrs;
 		ret->xattrs_len = len;
-		if (len > xattrs_size)
+		if (!xattrs)
+			ret->xattrs = NULL;
+		else if (len > xattrs_size)
 			r = -ERANGE;
 		else if (len)
 			memcpy(xattrs, sqlite3_column_blob(st, 10), len);
@@ -798,4 +833,104 @@ int catalog_names_list(struct catalog *cat, int64_t dir, uint64_t snap_epoch,
 	if (r != 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
+}
+
+int catalog_begin(struct catalog *cat)
+{
+	return exec(cat, "BEGIN IMMEDIATE");
+}
+
+int catalog_commit(struct catalog *cat)
+{
+	int r = exec(cat, "COMMIT");
+
+	if (r < 0)
+		(void)exec(cat, "ROLLBACK");
+	return r;
+}
+
+void catalog_rollback(struct catalog *cat)
+{
+	if (!sqlite3_get_autocommit(cat->db))
+		(void)exec(cat, "ROLLBACK");
+}
+
+int catalog_file_find(struct catalog *cat, const void *handle, size_t len, int64_t *ret_fid)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid FROM files WHERE handle = ?", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, handle, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_fid = sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
+}
+
+int catalog_file_handle(struct catalog *cat, int64_t fid, void *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT handle FROM files WHERE fid = ?", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int len = sqlite3_column_bytes(st, 0);
+
+		if ((size_t)len > size) {
+			r = -ERANGE;
+		} else {
+			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)len);
+			r = len;
+		}
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc);
+	}
+	(void)sqlite3_finalize(st);
+	return r;
+}
+
+int catalog_name_find(struct catalog *cat, int64_t dir, const char *name, uint64_t snap_epoch,
+		      int64_t *ret_fid)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid FROM names WHERE dir = ? AND name = ? AND epoch > ?"
+			" ORDER BY epoch LIMIT 1", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, dir);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)snap_epoch);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_fid = sqlite3_column_int64(st, 0); /* NULL reads as 0: absent */
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
+}
+
+int catalog_fid_named(struct catalog *cat, int64_t fid)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT 1 FROM names WHERE fid = ? LIMIT 1", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	rc = sqlite3_step(st);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
+}
+
+int catalog_snapshot_count(struct catalog *cat)
+{
+	int64_t n;
+	int r = query_int(cat, "SELECT count(*) FROM snapshots", &n);
+
+	return r < 0 ? r : (int)n;
 }

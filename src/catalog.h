@@ -52,6 +52,7 @@ struct catalog_attr {
 	uint64_t rdev;
 	int64_t size;
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	uint32_t nlink;
 	const void *xattrs;        /* packed name=value list, opaque here; borrowed */
 	size_t xattrs_len;
 };
@@ -92,6 +93,10 @@ int catalog_snapshot_create(struct catalog *cat, struct catalog_snapshot *snap);
 int catalog_snapshot_list(struct catalog *cat,
 			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx);
 
+/* Like catalog_snapshot_list without the byte counts (diff_bytes 0): one indexed query. */
+int catalog_snapshot_each(struct catalog *cat,
+			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx);
+
 /* Look up one snapshot by id: 0, or -ENOENT. */
 int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_snapshot *ret);
 
@@ -122,9 +127,11 @@ int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 
 /*
  * What the chunk rows occupy in the diff area: the end of the last extent (where the next one
- * may go) and the sum of their lengths. Both 0 without rows.
+ * may go) and the sum of their lengths, each rounded up to unit bytes (the diff area's
+ * allocation unit; 1 for exact lengths). Both 0 without rows.
  */
-int catalog_diff_extent(struct catalog *cat, uint64_t *ret_end, uint64_t *ret_bytes);
+int catalog_diff_extent(struct catalog *cat, uint32_t unit, uint64_t *ret_end,
+			uint64_t *ret_bytes);
 
 /* Whether chunk (fid, chunk) already has a row for the current epoch (preserved already). */
 int catalog_chunk_preserved(struct catalog *cat, int64_t fid, uint64_t chunk);
@@ -134,7 +141,8 @@ int catalog_attr_put(struct catalog *cat, const struct catalog_attr *a);
 
 /*
  * The attributes a snapshot at snap_epoch sees for fid, when they changed since: 1 and ret
- * filled (its xattrs copied into xattrs, -ERANGE if xattrs_size is too small), 0 when the
+ * filled (its xattrs copied into xattrs, -ERANGE if xattrs_size is too small; with xattrs
+ * NULL only their length is given), 0 when the
  * snapshot sees the live attributes, or a negative errno.
  */
 int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
@@ -154,5 +162,32 @@ int catalog_name_put(struct catalog *cat, int64_t dir, const char *name, uint64_
  */
 int catalog_names_list(struct catalog *cat, int64_t dir, uint64_t snap_epoch,
 		       int (*fn)(const char *name, int64_t fid, void *ctx), void *ctx);
+
+/*
+ * Transactions: between catalog_begin() and catalog_commit() the calls above join one
+ * transaction (durable when the commit returns; a failed commit rolls back).
+ */
+int catalog_begin(struct catalog *cat);
+int catalog_commit(struct catalog *cat);
+void catalog_rollback(struct catalog *cat);
+
+/* The id of the file with this handle, without creating one: 0, or -ENOENT. */
+int catalog_file_find(struct catalog *cat, const void *handle, size_t len, int64_t *ret_fid);
+
+/* The handle of file fid copied into buf: its length, -ENOENT, or -ERANGE. */
+int catalog_file_handle(struct catalog *cat, int64_t fid, void *buf, size_t size);
+
+/*
+ * How a snapshot at snap_epoch sees the entry (dir, name) when it changed since: 1 and
+ * *ret_fid (0: it did not exist), or 0 when the snapshot sees the live entry.
+ */
+int catalog_name_find(struct catalog *cat, int64_t dir, const char *name, uint64_t snap_epoch,
+		      int64_t *ret_fid);
+
+/* Whether some journaled entry names fid (1 or 0): a snapshot may still reach the file. */
+int catalog_fid_named(struct catalog *cat, int64_t fid);
+
+/* The number of snapshots. */
+int catalog_snapshot_count(struct catalog *cat);
 
 #endif

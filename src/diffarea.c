@@ -61,6 +61,16 @@ void diffarea_set_limit(struct diffarea *da, uint64_t maxsize)
 	da->limit = maxsize;
 }
 
+uint64_t diffarea_limit(const struct diffarea *da)
+{
+	return da->limit;
+}
+
+int diffarea_preallocate(struct diffarea *da, uint64_t bytes)
+{
+	return bytes ? da->io->fallocate(da->io, da->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) : 0;
+}
+
 uint64_t diffarea_used(const struct diffarea *da)
 {
 	return da->used;

@@ -36,6 +36,12 @@ void diffarea_close(struct diffarea *da);
 /* Bound the bytes in use (0: unbounded). */
 void diffarea_set_limit(struct diffarea *da, uint64_t maxsize);
 
+/* The bound on the bytes in use (0: unbounded). */
+uint64_t diffarea_limit(const struct diffarea *da);
+
+/* Allocate the first bytes of the data file ahead of use (MinDiffAreaFileSize). */
+int diffarea_preallocate(struct diffarea *da, uint64_t bytes);
+
 /* Bytes in use (whole DIFFAREA_ALIGN units). */
 uint64_t diffarea_used(const struct diffarea *da);
 

@@ -13,6 +13,9 @@ extern "C" {
 /* Name of the per-volume state directory inside SRC, hidden from the mount. */
 #define SNAP_STATE_DIR ".snapfs"
 
+/* Name of the daemon's control socket inside the state directory. */
+#define SNAP_CONTROL_SOCKET "control"
+
 /* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
 const char *snap_version(void);
 

@@ -83,15 +83,28 @@ compare() {
 }
 
 # through_snapfs NAME [mount options...]: mount, run the battery in a subdirectory, unmount.
+# With SNAPSHOTS=1, snapshots are taken all along, so the battery's changes go through the
+# engine's preservation (the graveyard, journaled entries, preserved chunks and attributes).
 through_snapfs() {
-	local name=$1 src=$T/src-$1 mnt=$T/mnt-$1
+	local name=$1 src=$T/src-$1 mnt=$T/mnt-$1 snapper=
 	shift
 	if ! sfs_mount "$src" "$mnt" -o allow_other "$@"; then
 		fail "$name: cannot mount: $(cat "$T"/daemon-*.log 2>/dev/null | tail -n 3)"
 		return 0
 	fi
+	if [ "${SNAPSHOTS:-0}" == 1 ]; then
+		"$SNAPFS" create "$mnt" >/dev/null
+		(while "$SNAPFS" create "$mnt" >/dev/null; do sleep 0.1; done) &
+		snapper=$!
+		_pids+=("$snapper")
+	fi
 	if run_conform "$name" "$mnt/conform"; then
 		compare "$name"
+	fi
+	if [ -n "$snapper" ]; then
+		kill "$snapper"
+		wait "$snapper" || true
+		check "$name: snapshots were taken" test "$("$SNAPFS" list shadows -H "$mnt" | wc -l)" -gt 1
 	fi
 	check "$name: unmount" sfs_umount "$mnt"
 }
@@ -99,5 +112,6 @@ through_snapfs() {
 if run_conform plain "$T/plain"; then
 	through_snapfs writeback
 	through_snapfs no_writeback -o no_writeback
+	SNAPSHOTS=1 through_snapfs snapshots
 fi
 finish

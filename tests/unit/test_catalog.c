@@ -191,7 +191,7 @@ static void test_catalog_counts_and_frees_bytes_held_alone(void **state)
 	{
 		uint64_t end, bytes;
 
-		assert_int_equal(catalog_diff_extent(f->cat, &end, &bytes), 0);
+		assert_int_equal(catalog_diff_extent(f->cat, 1, &end, &bytes), 0);
 		assert_int_equal(end, 1110);
 		assert_int_equal(bytes, 1117);
 	}

@@ -1,0 +1,335 @@
+/*
+ * control_client.c: how the snapfs command reaches the daemon of a volume. It maps a mount
+ * point to the directory it serves (the kernel's mount table, cross-checked with the lock file
+ * in which the daemon records its mount point) and exchanges one request and its reply over
+ * SRC/.snapfs/control. It knows the framing of the protocol (lines, the final 'ok'/'err'),
+ * not the meaning of requests; it prints nothing.
+ */
+#include "control_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mountinfo.h"
+#include "volume.h"
+
+#define LOCK_FILE "lock"
+#define REPLY_MAX (16u << 20) /* far above what 512 snapshots take */
+
+/* Decode one \ooo-escaped field of /proc/self/mountinfo in place (see proc(5)). */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Whether the lock file of the volume at src names another mount point than mnt: then src is
+ * no longer the directory the mount serves (renamed since, say). An empty or unreadable lock
+ * file says nothing (the daemon records its mount point after mounting; others may not read).
+ */
+static bool lock_names_other_mount(const char *src, const char *mnt)
+{
+	char path[PATH_MAX + 32], buf[PATH_MAX + 32], *sp;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s", src, VOLUME_STATE_DIR, LOCK_FILE) >=
+	    (int)sizeof(path))
+		return false;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	sp = strchr(buf, ' '); /* "pid mountpoint" */
+	return sp && strcmp(sp + 1, mnt) != 0;
+}
+
+int control_volume_find(const char *mnt, struct control_volume *ret)
+{
+	struct mountinfo_entry me;
+	char real[PATH_MAX];
+
+	if (!realpath(mnt, real))
+		return -errno;
+	if (mountinfo_find(real, &me) < 0 || strcmp(me.fstype, SNAPFS_FSTYPE) != 0)
+		return -ENOTCONN;
+	if (me.source[0] != '/' || strlen(me.source) >= sizeof(ret->src))
+		return -ENOTCONN;
+	if (lock_names_other_mount(me.source, real))
+		return -ENOTCONN;
+	snprintf(ret->mnt, sizeof(ret->mnt), "%s", real);
+	snprintf(ret->src, sizeof(ret->src), "%s", me.source);
+	return 0;
+}
+
+/* Append v to the array *vols of *n entries unless its mount point is there already. */
+static int add_volume(struct control_volume **vols, size_t *n, const struct control_volume *v)
+{
+	struct control_volume *nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*vols)[i].mnt, v->mnt) == 0)
+			return 0;
+	nv = realloc(*vols, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = *v;
+	*vols = nv;
+	return 0;
+}
+
+/*
+ * Each snapfs entry of the mount table is checked again through control_volume_find(), which
+ * keeps only the topmost mount of a mount point (one mounted over is out of reach anyway).
+ */
+int control_volume_list(struct control_volume **ret)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct control_volume *vols = NULL, v;
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok, *mnt = NULL;
+		int i;
+
+		/* id parent major:minor root mountpoint options [optional...] - fstype source */
+		tok = strtok_r(line, " \n", &save);
+		for (i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " \n", &save);
+		if (!tok)
+			continue;
+		mnt = tok;
+		while (tok && strcmp(tok, "-") != 0)
+			tok = strtok_r(NULL, " \n", &save);
+		tok = tok ? strtok_r(NULL, " \n", &save) : NULL;
+		if (!tok || strcmp(tok, SNAPFS_FSTYPE) != 0)
+			continue;
+		unescape(mnt);
+		if (control_volume_find(mnt, &v) < 0)
+			continue;
+		r = add_volume(&vols, &n, &v);
+		if (r < 0)
+			break;
+	}
+	free(line);
+	(void)fclose(f);
+	if (r < 0) {
+		free(vols);
+		return r;
+	}
+	*ret = vols;
+	return (int)n;
+}
+
+/*
+ * Connect to the control socket of v: by its path when it fits into sun_path, otherwise
+ * through a descriptor on the state directory (/proc/self/fd/N/control). Returns the
+ * connected socket or a negative errno.
+ */
+static int connect_volume(const struct control_volume *v)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, dirfd = -1, r, n;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/%s", v->src, VOLUME_STATE_DIR,
+		     SNAP_CONTROL_SOCKET);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		char dir[PATH_MAX + 16];
+
+		snprintf(dir, sizeof(dir), "%s/%s", v->src, VOLUME_STATE_DIR);
+		dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0)
+			return -errno;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd,
+			 SNAP_CONTROL_SOCKET);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out_close_dir;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		(void)close(fd);
+		goto out_close_dir;
+	}
+	r = fd;
+out_close_dir:
+	if (dirfd >= 0)
+		(void)close(dirfd);
+	return r;
+}
+
+static int send_line(int fd, const char *line)
+{
+	size_t len = strlen(line);
+	char *buf = malloc(len + 1);
+	size_t off = 0;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, line, len);
+	buf[len++] = '\n';
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(buf);
+	return r;
+}
+
+/* Read until the daemon closes; the reply, NUL terminated, in *ret (heap). */
+static int read_all(int fd, char **ret, size_t *ret_len)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2) {
+			char *nb = cap >= REPLY_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!nb) {
+				free(buf);
+				return cap >= REPLY_MAX ? -EMSGSIZE : -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* the daemon closed before reading all we sent: what it replied is all there is */
+		if (n < 0 && errno == ECONNRESET && len > 0)
+			break;
+		if (n < 0) {
+			int r = -errno;
+
+			free(buf);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* Take the reply text apart into ret: data lines, then exactly one final line at the end. */
+static int parse_reply(char *buf, size_t len, struct control_reply *ret)
+{
+	char *p = buf, *end = buf + len, *nl, **nlines;
+
+	if (memchr(buf, '\0', len))
+		return -EBADMSG;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -EBADMSG; /* cut short */
+		*nl = '\0';
+		if (nl + 1 == end) {
+			/* the final line */
+			if (strcmp(p, "ok") == 0 || strncmp(p, "ok ", 3) == 0) {
+				ret->err = 0;
+				ret->rest = strdup(p[2] ? p + 3 : "");
+			} else if (strncmp(p, "err ", 4) == 0) {
+				char *e;
+				long v = strtol(p + 4, &e, 10);
+
+				if (e == p + 4 || v <= 0 || v > 4095 || (*e && *e != ' '))
+					return -EBADMSG;
+				ret->err = (int)v;
+				ret->rest = strdup(*e ? e + 1 : "");
+			} else {
+				return -EBADMSG;
+			}
+			return ret->rest ? 0 : -ENOMEM;
+		}
+		nlines = realloc(ret->lines, (ret->n + 1) * sizeof(*nlines));
+		if (!nlines)
+			return -ENOMEM;
+		ret->lines = nlines;
+		ret->lines[ret->n] = strdup(p);
+		if (!ret->lines[ret->n])
+			return -ENOMEM;
+		ret->n++;
+		p = nl + 1;
+	}
+	return -EBADMSG; /* no final line */
+}
+
+int control_request(const struct control_volume *v, const char *line,
+		    struct control_reply *ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r, sent;
+
+	*ret = (struct control_reply){ 0 };
+	fd = connect_volume(v);
+	if (fd < 0)
+		return fd;
+	/* a daemon that refuses a request early replies and closes: read its reply all the same */
+	sent = send_line(fd, line);
+	(void)shutdown(fd, SHUT_WR);
+	r = read_all(fd, &buf, &len);
+	if (r == 0) {
+		r = parse_reply(buf, len, ret);
+		free(buf);
+	}
+	if (r < 0 && sent < 0)
+		r = sent;
+	(void)close(fd);
+	return r;
+}
+
+void control_reply_release(struct control_reply *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	free(r->rest);
+	*r = (struct control_reply){ 0 };
+}

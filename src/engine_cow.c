@@ -1,0 +1,1295 @@
+/*
+ * engine_cow.c: the copy-on-write provider. The live tree stays in SRC and is changed in
+ * place; before a change destroys something a snapshot still reads, the old state goes to the
+ * catalog (attributes, directory entries) and to the diff area (chunks), and is durable first.
+ *
+ * Decisions a newcomer asks about:
+ *
+ * - What needs preserving. Everything about an object as it was at the start of the epoch,
+ *   once per epoch: its attributes (with size, link count and xattrs) before its first change,
+ *   each chunk below that starting size before its first change, each directory entry before
+ *   its first change. Objects created in this epoch (engine_after_create) and everything in a
+ *   directory created in this epoch are skipped: no snapshot can see them.
+ * - Per-epoch memory. A table keyed by file handle remembers, for the objects changed in this
+ *   epoch, whether their attributes are saved, their starting size and a bitmap of the chunks
+ *   already saved, so most writes never reach SQLite. It is emptied when the epoch moves. After
+ *   a restart in the same epoch, the catalog answers what the bitmap does not know.
+ * - Unlinked files. When the last name of an object that a journaled entry still names goes
+ *   away, the object moves into SRC/.snapfs/graveyard/<fid> instead (a rename: no data is
+ *   copied); a replaced file is hard-linked there first, so the rename stays atomic. A file
+ *   there is deleted when no journaled entry names it any longer (after snapshot deletions).
+ * - Snapshot reads look at the live object first and the catalog second. Rows are committed
+ *   before the change they protect, so a reader that saw a change also finds its row; for
+ *   chunks a sequence counter, bumped after each commit, tells a reader to look again.
+ * - Mounts under SRC are outside snapshots: hooks ignore their objects and views omit them.
+ * - Symlinks keep no xattrs in snapshots (they are read through /proc/self/fd, which follows).
+ * - FilesNotToSnapshot: entries whose names match a pattern are neither journaled nor shown in
+ *   snapshots; their data may still be preserved (hooks on descriptors know no names).
+ * - atime is shown as it is live unless another attribute changed since the snapshot.
+ *
+ * Locks, outermost first: the gate (rwlock; changes hold it shared, snapshot creation
+ * exclusive), a file's lock (its preservation state), cat_lock (catalog and diff area).
+ */
+#include "engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diffarea.h"
+#include "engine_int.h"
+#include "log.h"
+
+/* ---- identity --------------------------------------------------------------------------- */
+
+
+/* The identity of (dirfd, name), or of dirfd itself when name is "" (AT_EMPTY_PATH). */
+int get_ident(int dirfd, const char *name, struct ident *id)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[ENGINE_HANDLE_MAX];
+	} h;
+	int type;
+
+	h.fh.handle_bytes = ENGINE_HANDLE_MAX;
+	if (name_to_handle_at(dirfd, name, &h.fh, &id->mount_id,
+			      name[0] ? 0 : AT_EMPTY_PATH) < 0)
+		return errno == EOVERFLOW ? -EOPNOTSUPP : -errno;
+	type = h.fh.handle_type;
+	memcpy(id->key, &type, 4);
+	memcpy(id->key + 4, h.fh.f_handle, h.fh.handle_bytes);
+	id->keylen = 4 + h.fh.handle_bytes;
+	return 0;
+}
+
+/* Open the object with key on SRC's filesystem. */
+int open_key(struct engine *e, const unsigned char *key, unsigned keylen, int flags)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[ENGINE_HANDLE_MAX];
+	} h;
+	int type, fd;
+
+	if (keylen < 4 || keylen > KEY_MAX)
+		return -ESTALE;
+	memcpy(&type, key, 4);
+	h.fh.handle_type = type;
+	h.fh.handle_bytes = keylen - 4;
+	memcpy(h.fh.f_handle, key + 4, keylen - 4);
+	fd = open_by_handle_at(e->src_fd, &h.fh, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static uint64_t key_hash(const unsigned char *key, unsigned len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (unsigned i = 0; i < len; i++)
+		h = (h ^ key[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The table entry for the object with this identity, created on first use. */
+static struct efile *efile_get_id(struct engine *e, const struct ident *id)
+{
+	size_t b = key_hash(id->key, id->keylen) % NBUCKETS;
+	struct efile *f;
+
+	pthread_mutex_lock(&e->tab_lock);
+	for (f = e->buckets[b]; f; f = f->next)
+		if (f->keylen == id->keylen && memcmp(f->key, id->key, id->keylen) == 0)
+			break;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (f) {
+			/* rows of an epoch begun before a restart are known to the catalog only */
+			f->check_catalog = !e->fresh_epoch;
+			f->keylen = id->keylen;
+			memcpy(f->key, id->key, id->keylen);
+			pthread_mutex_init(&f->lock, NULL);
+			f->next = e->buckets[b];
+			e->buckets[b] = f;
+		}
+	}
+	pthread_mutex_unlock(&e->tab_lock);
+	return f;
+}
+
+/*
+ * The table entry of the object behind fd (name "") or (fd, name). NULL with *r = 0 when the
+ * object is outside snapshots (another filesystem), NULL with *r < 0 on failure.
+ */
+static struct efile *efile_get(struct engine *e, int fd, const char *name, int *r)
+{
+	struct ident id;
+	struct efile *f;
+
+	*r = get_ident(fd, name, &id);
+	if (*r < 0 || id.mount_id != e->root_mount_id) {
+		if (*r == -EOPNOTSUPP)
+			*r = 0;
+		return NULL;
+	}
+	f = efile_get_id(e, &id);
+	if (!f)
+		*r = -ENOMEM;
+	return f;
+}
+
+static void table_clear(struct engine *e)
+{
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		while (e->buckets[b]) {
+			struct efile *f = e->buckets[b];
+
+			e->buckets[b] = f->next;
+			pthread_mutex_destroy(&f->lock);
+			free(f->bits);
+			free(f);
+		}
+	}
+}
+
+/* The object's catalog id, created when create is set; 0 when it has none. Under cat_lock. */
+static int efile_fid(struct engine *e, struct efile *f, bool create, int64_t *ret)
+{
+	int r = 0;
+
+	if (!f->fid) {
+		r = create ? catalog_file_id(e->cat, f->key, f->keylen, &f->fid)
+			   : catalog_file_find(e->cat, f->key, f->keylen, &f->fid);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	*ret = f->fid;
+	return r;
+}
+
+/* ---- FilesNotToSnapshot ----------------------------------------------------------------- */
+
+bool nosnap_match(struct engine *e, const char *name)
+{
+	bool match = false;
+
+	pthread_mutex_lock(&e->nosnap_lock);
+	for (const char *p = e->nosnap; p && *p && !match;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char pat[256];
+
+		if (len > 0 && len < sizeof(pat)) {
+			memcpy(pat, p, len);
+			pat[len] = '\0';
+			match = fnmatch(pat, name, FNM_PERIOD) == 0;
+		}
+		p = end ? end + 1 : p + len;
+	}
+	pthread_mutex_unlock(&e->nosnap_lock);
+	return match;
+}
+
+/* ---- xattr blobs: [u16 name length][u32 value length][name][value]... ------------------- */
+
+static int xattrs_capture(int fd, mode_t type, unsigned char **ret, size_t *ret_len)
+{
+	char path[40], *names = NULL;
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (S_ISLNK(type))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = listxattr(path, NULL, 0);
+	if (n <= 0)
+		return n < 0 && errno != ENOTSUP ? -errno : 0;
+	names = malloc((size_t)n + 1);
+	if (!names)
+		return -ENOMEM;
+	n = listxattr(path, names, (size_t)n);
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *nm = names + i;
+		uint16_t nl = (uint16_t)strlen(nm);
+		ssize_t vl = getxattr(path, nm, NULL, 0);
+		unsigned char *m;
+
+		if (vl < 0)
+			continue;
+		m = realloc(blob, len + 6 + nl + (size_t)vl);
+		if (!m) {
+			free(names);
+			free(blob);
+			return -ENOMEM;
+		}
+		blob = m;
+		vl = getxattr(path, nm, blob + len + 6 + nl, (size_t)vl);
+		if (vl < 0)
+			continue;
+		uint32_t v32 = (uint32_t)vl;
+
+		memcpy(blob + len, &nl, 2);
+		memcpy(blob + len + 2, &v32, 4);
+		memcpy(blob + len + 6, nm, nl);
+		len += 6 + nl + (size_t)vl;
+	}
+	free(names);
+	*ret = blob;
+	*ret_len = len;
+	return 0;
+}
+
+/* Walk a blob: fills name (NUL terminated) and value; returns the next position or 0 at end. */
+size_t blob_next(const unsigned char *b, size_t len, size_t pos, char *name,
+			const unsigned char **val, uint32_t *vlen)
+{
+	uint16_t nl;
+
+	if (pos + 6 > len)
+		return 0;
+	memcpy(&nl, b + pos, 2);
+	memcpy(vlen, b + pos + 2, 4);
+	if (pos + 6 + nl + *vlen > len || nl >= XATTR_NAME_MAX + 1)
+		return 0;
+	memcpy(name, b + pos + 6, nl);
+	name[nl] = '\0';
+	*val = b + pos + 6 + nl;
+	return pos + 6 + nl + *vlen;
+}
+
+/* ---- preserving ------------------------------------------------------------------------- */
+
+/*
+ * Save the attributes of f (fd is it) for this epoch, unless done. Sets start_size. Takes the
+ * file's lock.
+ */
+static int touch_attr(struct engine *e, struct efile *f, int fd)
+{
+	struct catalog_attr a = { 0 }, old;
+	unsigned char *blob = NULL;
+	size_t blob_len = 0;
+	struct stat st;
+	int r = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->attr_done || f->born)
+		goto out;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = xattrs_capture(fd, st.st_mode & S_IFMT, &blob, &blob_len);
+	if (r < 0)
+		goto out;
+	a = (struct catalog_attr){
+		.epoch = atomic_load(&e->epoch),
+		.mode = st.st_mode, .uid = st.st_uid, .gid = st.st_gid, .rdev = st.st_rdev,
+		.size = st.st_size, .nlink = (uint32_t)st.st_nlink,
+		.atime_ns = st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec,
+		.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+		.ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
+		.xattrs = blob, .xattrs_len = blob_len,
+	};
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_begin(e->cat);
+	if (r == 0)
+		r = efile_fid(e, f, true, &a.fid);
+	if (r == 0) {
+		r = catalog_attr_put(e->cat, &a);
+		f->start_size = (uint64_t)st.st_size;
+		if (r == -EEXIST) {
+			/* saved earlier in this epoch (before a restart): its size is the start */
+			r = catalog_attr_find(e->cat, a.fid, a.epoch - 1, &old, NULL, 0);
+			if (r == 1)
+				f->start_size = (uint64_t)old.size;
+			r = r < 0 ? r : 0;
+			f->check_catalog = true;
+		}
+	}
+	if (r == 0)
+		r = catalog_commit(e->cat);
+	else
+		catalog_rollback(e->cat);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r == 0)
+		f->attr_done = true;
+out:
+	pthread_mutex_unlock(&f->lock);
+	free(blob);
+	return r;
+}
+
+static bool bit_test(const struct efile *f, uint64_t k)
+{
+	return k / 64 < f->nwords && (f->bits[k / 64] >> (k % 64)) & 1;
+}
+
+static int bit_set(struct efile *f, uint64_t k)
+{
+	if (k / 64 >= f->nwords) {
+		size_t n = k / 64 + 1 > f->nwords * 2 ? k / 64 + 1 : f->nwords * 2;
+		uint64_t *m = realloc(f->bits, n * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		memset(m + f->nwords, 0, (n - f->nwords) * sizeof(*m));
+		f->bits = m;
+		f->nwords = n;
+	}
+	f->bits[k / 64] |= 1ULL << (k % 64);
+	return 0;
+}
+
+static int delete_locked(struct engine *e, const char *id);
+
+static int take_first(const struct catalog_snapshot *s, void *ctx)
+{
+	*(struct catalog_snapshot *)ctx = *s;
+	return 1;
+}
+
+/*
+ * Make room for len bytes in the diff area: delete the oldest snapshots until it fits. Returns
+ * 0 with *ret_off, or 1 when no snapshot is left (nothing needs preserving any more).
+ */
+static int reserve(struct engine *e, uint32_t len, uint64_t *ret_off)
+{
+	for (;;) {
+		struct catalog_snapshot oldest;
+		int r = diffarea_reserve(e->da, len, ret_off);
+
+		if (r != -ENOSPC)
+			return r;
+		r = catalog_snapshot_each(e->cat, take_first, &oldest);
+		if (r == 0)
+			return 1;
+		if (r < 0)
+			return r;
+		snap_log(LOG_WARNING, "diff area full (maxsize %" PRIu64 " bytes): deleting the "
+			 "oldest snapshot %s (%s) to keep the volume writable",
+			 diffarea_limit(e->da), oldest.id, oldest.browse);
+		r = delete_locked(e, oldest.id);
+		if (r < 0)
+			return r;
+	}
+}
+
+/*
+ * Copy chunks [first, last] of f that this epoch has not preserved and that lie below its
+ * starting size into the diff area, then commit their rows. Caller holds f->lock, attributes
+ * done. fd is any descriptor of the file.
+ */
+static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t first,
+			  uint64_t last)
+{
+	struct catalog_chunk rows[BATCH_CHUNKS];
+	uint64_t nchunks = (f->start_size + e->cs - 1) / e->cs;
+	unsigned char *buf = NULL;
+	int rfd = -1, r = 0;
+	size_t n = 0;
+
+	if (last >= nchunks)
+		last = nchunks ? nchunks - 1 : 0;
+	for (uint64_t k = first; k <= last && k < nchunks && r == 0; k++) {
+		bool flush;
+
+		if (bit_test(f, k))
+			continue;
+		if (f->check_catalog) {
+			pthread_mutex_lock(&e->cat_lock);
+			r = catalog_chunk_preserved(e->cat, f->fid, k);
+			pthread_mutex_unlock(&e->cat_lock);
+			if (r != 0) {
+				r = r > 0 ? bit_set(f, k) : r;
+				continue;
+			}
+		}
+		if (rfd < 0) {
+			char path[40];
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			rfd = open(path, O_RDONLY | O_CLOEXEC);
+			buf = malloc(e->cs);
+			if (rfd < 0 || !buf) {
+				r = rfd < 0 ? -errno : -ENOMEM;
+				break;
+			}
+		}
+		uint64_t len = f->start_size - k * e->cs;
+		ssize_t got;
+
+		if (len > e->cs)
+			len = e->cs;
+		got = e->io->pread(e->io, rfd, buf, len, (off_t)(k * e->cs));
+		if (got < 0) {
+			r = (int)got;
+			break;
+		}
+		memset(buf + got, 0, len - (size_t)got);
+		rows[n] = (struct catalog_chunk){ .fid = f->fid, .chunk = k,
+			.epoch = atomic_load(&e->epoch), .length = (uint32_t)len };
+		pthread_mutex_lock(&e->cat_lock);
+		r = reserve(e, (uint32_t)len, &rows[n].offset);
+		if (r == 0)
+			r = diffarea_write(e->da, rows[n].offset, buf, len);
+		pthread_mutex_unlock(&e->cat_lock);
+		if (r == 1) {
+			/* the last snapshot went to make room: nothing needs this any more */
+			r = 0;
+			n = 0;
+			break;
+		}
+		if (r == 0)
+			n++;
+		flush = n == BATCH_CHUNKS || k == last;
+		if (r == 0 && flush && n) {
+			pthread_mutex_lock(&e->cat_lock);
+			r = diffarea_sync(e->da);
+			if (r == 0)
+				r = catalog_chunks_put(e->cat, rows, n);
+			pthread_mutex_unlock(&e->cat_lock);
+			for (size_t i = 0; i < n && r == 0; i++)
+				r = bit_set(f, rows[i].chunk);
+			atomic_fetch_add(&e->preserve_seq, 1);
+			n = 0;
+		}
+	}
+	if (r == 0 && n) {
+		pthread_mutex_lock(&e->cat_lock);
+		r = diffarea_sync(e->da);
+		if (r == 0)
+			r = catalog_chunks_put(e->cat, rows, n);
+		pthread_mutex_unlock(&e->cat_lock);
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = bit_set(f, rows[i].chunk);
+		atomic_fetch_add(&e->preserve_seq, 1);
+	}
+	if (rfd >= 0)
+		(void)close(rfd);
+	free(buf);
+	return r;
+}
+
+/* ---- hooks ------------------------------------------------------------------------------ */
+
+void engine_gate_enter(struct engine *e)
+{
+	pthread_rwlock_rdlock(&e->gate);
+}
+
+void engine_gate_leave(struct engine *e)
+{
+	pthread_rwlock_unlock(&e->gate);
+}
+
+static bool active(struct engine *e)
+{
+	return atomic_load_explicit(&e->nsnaps, memory_order_acquire) > 0;
+}
+
+int engine_before_write(struct engine *e, int fd, uint64_t off, uint64_t len)
+{
+	struct efile *f;
+	int r;
+
+	if (!active(e) || len == 0)
+		return 0;
+	f = efile_get(e, fd, "", &r);
+	if (!f || f->born)
+		return r;
+	r = touch_attr(e, f, fd);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&f->lock);
+	r = preserve_range(e, f, fd, off / e->cs, (off + len - 1) / e->cs);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int engine_before_truncate(struct engine *e, int fd, uint64_t size)
+{
+	struct efile *f;
+	int r;
+
+	if (!active(e))
+		return 0;
+	f = efile_get(e, fd, "", &r);
+	if (!f || f->born)
+		return r;
+	r = touch_attr(e, f, fd);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&f->lock);
+	if (size < f->start_size)
+		r = preserve_range(e, f, fd, size / e->cs, (f->start_size - 1) / e->cs);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int engine_before_attr(struct engine *e, int fd)
+{
+	struct efile *f;
+	int r;
+
+	if (!active(e))
+		return 0;
+	f = efile_get(e, fd, "", &r);
+	return f ? touch_attr(e, f, fd) : r;
+}
+
+/* Save the attributes of the object named (dirfd, name) this epoch; fills *ret when asked. */
+static int touch_entry_attr(struct engine *e, int dirfd, const char *name, struct efile **ret)
+{
+	struct efile *f;
+	int fd, r;
+
+	f = efile_get(e, dirfd, name, &r);
+	if (ret)
+		*ret = f;
+	if (!f || f->born)
+		return r;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = touch_attr(e, f, fd);
+	(void)close(fd);
+	return r;
+}
+
+/*
+ * Journal the entry name of the directory d (dirfd) as it is now, once per epoch; fills
+ * *ret_target with the object it names (NULL when absent or outside snapshots).
+ */
+static int journal_entry(struct engine *e, struct efile *d, int dirfd, const char *name,
+			 struct efile **ret_target)
+{
+	struct efile *t = NULL;
+	int64_t dfid, tfid = 0;
+	int r;
+
+	t = efile_get(e, dirfd, name, &r);
+	if (r == -ENOENT)
+		r = 0;
+	if (ret_target)
+		*ret_target = t;
+	if (r < 0 || d->born || nosnap_match(e, name))
+		return r;
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_begin(e->cat);
+	if (r == 0)
+		r = efile_fid(e, d, true, &dfid);
+	if (r == 0 && t && !t->born)
+		r = efile_fid(e, t, true, &tfid);
+	if (r == 0) {
+		r = catalog_name_put(e->cat, dfid, name, atomic_load(&e->epoch), tfid);
+		if (r == -EEXIST)
+			r = 0; /* journaled earlier in this epoch */
+	}
+	if (r == 0)
+		r = catalog_commit(e->cat);
+	else
+		catalog_rollback(e->cat);
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+/* The directory dirfd's table entry with its attributes saved; NULL (r 0) outside snapshots. */
+static struct efile *touch_dir(struct engine *e, int dirfd, int *r)
+{
+	struct efile *d = efile_get(e, dirfd, "", r);
+
+	if (d && !d->born) {
+		*r = touch_attr(e, d, dirfd);
+		if (*r < 0)
+			return NULL;
+	}
+	return d;
+}
+
+int engine_before_create(struct engine *e, int dirfd, const char *name)
+{
+	struct efile *d, *t;
+	int r;
+
+	if (!active(e))
+		return 0;
+	d = touch_dir(e, dirfd, &r);
+	if (!d)
+		return r;
+	r = journal_entry(e, d, dirfd, name, &t);
+	/* link: the object gains a name, its link count changes */
+	if (r == 0 && t)
+		r = touch_entry_attr(e, dirfd, name, NULL);
+	return r;
+}
+
+void engine_after_create(struct engine *e, int dirfd, const char *name)
+{
+	struct efile *f;
+	int r;
+
+	if (!active(e))
+		return;
+	f = efile_get(e, dirfd, name, &r);
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		if (!f->attr_done)
+			f->born = true;
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+/* Whether the object of f is still named by a journaled entry (a snapshot may reach it). */
+static int still_named(struct engine *e, struct efile *f)
+{
+	int64_t fid;
+	int r;
+
+	if (f->born)
+		return 0;
+	pthread_mutex_lock(&e->cat_lock);
+	r = efile_fid(e, f, false, &fid);
+	if (r == 0 && fid)
+		r = catalog_fid_named(e->cat, fid);
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+static int dir_is_empty(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int r = 1;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		(void)close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			r = 0;
+			break;
+		}
+	closedir(d);
+	return r;
+}
+
+static void grave_name(const struct efile *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%" PRId64, f->fid);
+}
+
+/*
+ * Before the last name of the object t (at dirfd/name) goes: whether it must move into the
+ * graveyard (1), or may go (0).
+ */
+static int must_keep(struct engine *e, struct efile *t, int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (!t || t->born)
+		return 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
+		return 0;
+	return still_named(e, t);
+}
+
+int engine_unlink(struct engine *e, int dirfd, const char *name, bool dir)
+{
+	struct efile *d, *t;
+	char gname[24];
+	int r;
+
+	if (!active(e))
+		goto plain;
+	d = touch_dir(e, dirfd, &r);
+	if (!d) {
+		if (r < 0)
+			return r;
+		goto plain;
+	}
+	r = journal_entry(e, d, dirfd, name, &t);
+	if (r == 0 && t)
+		r = touch_entry_attr(e, dirfd, name, NULL);
+	if (r == 0)
+		r = must_keep(e, t, dirfd, name);
+	if (r <= 0) {
+		if (r < 0)
+			return r;
+		goto plain;
+	}
+	if (dir) {
+		struct stat st;
+
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		r = dir_is_empty(dirfd, name);
+		if (r <= 0)
+			return r < 0 ? r : -ENOTEMPTY;
+	}
+	grave_name(t, gname, sizeof(gname));
+	if (renameat2(dirfd, name, e->grave_fd, gname, RENAME_NOREPLACE) < 0)
+		return -errno;
+	return 0;
+plain:
+	return unlinkat(dirfd, name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+}
+
+int engine_rename(struct engine *e, int olddirfd, const char *oldname, int newdirfd,
+		  const char *newname, unsigned flags)
+{
+	struct efile *d1, *d2, *x = NULL, *y = NULL;
+	char gname[24];
+	struct stat yst;
+	int r, keep;
+
+	if (!active(e))
+		goto plain;
+	d1 = touch_dir(e, olddirfd, &r);
+	if (r < 0)
+		return r;
+	d2 = touch_dir(e, newdirfd, &r);
+	if (r < 0)
+		return r;
+	if (d1)
+		r = journal_entry(e, d1, olddirfd, oldname, &x);
+	if (r == 0 && d2)
+		r = journal_entry(e, d2, newdirfd, newname, &y);
+	if (r == 0 && x)
+		r = touch_entry_attr(e, olddirfd, oldname, NULL);
+	if (r == 0 && y)
+		r = touch_entry_attr(e, newdirfd, newname, NULL);
+	if (r < 0)
+		return r;
+	if (!y || x == y || (flags & RENAME_EXCHANGE))
+		goto plain;
+	keep = must_keep(e, y, newdirfd, newname);
+	if (keep <= 0) {
+		if (keep < 0)
+			return keep;
+		goto plain;
+	}
+	grave_name(y, gname, sizeof(gname));
+	if (fstatat(newdirfd, newname, &yst, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(yst.st_mode)) {
+		/* a second name in the graveyard keeps the replaced file; the rename stays atomic */
+		if (linkat(newdirfd, newname, e->grave_fd, gname, 0) < 0 && errno != EEXIST)
+			return -errno;
+		if (renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) {
+			r = -errno;
+			(void)unlinkat(e->grave_fd, gname, 0);
+			return r;
+		}
+		return 0;
+	}
+	r = dir_is_empty(newdirfd, newname);
+	if (r <= 0)
+		return r < 0 ? r : -ENOTEMPTY;
+	if (renameat2(newdirfd, newname, e->grave_fd, gname, RENAME_NOREPLACE) < 0)
+		return -errno;
+	if (renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) {
+		r = -errno;
+		(void)renameat2(e->grave_fd, gname, newdirfd, newname, RENAME_NOREPLACE);
+		return r;
+	}
+	return 0;
+plain:
+	return renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0 ? -errno : 0;
+}
+
+/* ---- snapshots -------------------------------------------------------------------------- */
+
+static int new_uuid(char *buf)
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -EIO;
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(buf, CATALOG_ID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+		 b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+static void browse_name(int64_t sec, char *buf)
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, CATALOG_BROWSE_LEN + 1, "@GMT-%Y.%m.%d-%H.%M.%S", &tm);
+}
+
+struct newest {
+	int64_t created_ns;
+	int count;
+};
+
+static int note_newest(const struct catalog_snapshot *s, void *ctx)
+{
+	struct newest *n = ctx;
+
+	n->count++;
+	if (s->created_ns > n->created_ns)
+		n->created_ns = s->created_ns;
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_snapshot *ret)
+{
+	struct catalog_snapshot s = { 0 };
+	struct newest nw = { INT64_MIN, 0 };
+	int64_t sec;
+	int r;
+
+	if (set_id && strlen(set_id) > CATALOG_ID_LEN)
+		return -EINVAL;
+	r = new_uuid(s.id);
+	if (r == 0 && !set_id)
+		r = new_uuid(s.set_id);
+	else if (r == 0)
+		snprintf(s.set_id, sizeof(s.set_id), "%s", set_id);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&e->create_lock);
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_snapshot_each(e->cat, note_newest, &nw);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r == 0 && nw.count >= ENGINE_MAX_SNAPSHOTS)
+		r = -EMLINK;
+	if (r < 0)
+		goto out;
+	/* browse names have whole seconds: a second snapshot in the same second waits for the next */
+	sec = nw.count ? nw.created_ns / 1000000000LL : INT64_MIN;
+	while (e->clock() / 1000000000LL <= sec) {
+		int64_t wait = (sec + 1) * 1000000000LL - e->clock();
+		struct timespec ts = { wait / 1000000000LL, wait % 1000000000LL };
+
+		if (wait > 0)
+			nanosleep(&ts, NULL);
+	}
+	pthread_rwlock_wrlock(&e->gate);
+	s.created_ns = e->clock();
+	if (s.created_ns / 1000000000LL <= sec) /* the clock went back */
+		s.created_ns = (sec + 1) * 1000000000LL;
+	browse_name(s.created_ns / 1000000000LL, s.browse);
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_snapshot_create(e->cat, &s);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r == 0) {
+		table_clear(e);
+		e->fresh_epoch = true;
+		atomic_store(&e->epoch, s.epoch + 1);
+		atomic_fetch_add(&e->nsnaps, 1);
+	}
+	pthread_rwlock_unlock(&e->gate);
+	if (r == 0) {
+		snap_log(LOG_INFO, "snapshot %s (%s) created", s.id, s.browse);
+		*ret = s;
+	}
+out:
+	pthread_mutex_unlock(&e->create_lock);
+	return r;
+}
+
+int engine_snapshot_list(struct engine *e,
+			 int (*fn)(const struct catalog_snapshot *s, void *ctx), void *ctx)
+{
+	int r;
+
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_snapshot_list(e->cat, fn, ctx);
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+int engine_snapshot_each(struct engine *e,
+			 int (*fn)(const struct catalog_snapshot *s, void *ctx), void *ctx)
+{
+	int r;
+
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_snapshot_each(e->cat, fn, ctx);
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+static void release_chunk(const struct catalog_chunk *c, void *ctx)
+{
+	struct engine *e = ctx;
+	int r = diffarea_release(e->da, c->offset, c->length);
+
+	if (r < 0)
+		snap_log(LOG_WARNING, "diff area: cannot free %u bytes at %" PRIu64 ": %s",
+			 c->length, c->offset, strerror(-r));
+}
+
+/* Delete the graveyard files no journaled entry names any longer. Under cat_lock. */
+static void graveyard_sweep(struct engine *e)
+{
+	int fd = openat(e->grave_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long long fid = strtoll(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.' || *end || fid <= 0)
+			continue;
+		if (catalog_fid_named(e->cat, fid) == 0 &&
+		    unlinkat(e->grave_fd, de->d_name, 0) < 0 && errno == EISDIR)
+			(void)unlinkat(e->grave_fd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+static int delete_locked(struct engine *e, const char *id)
+{
+	int r = catalog_snapshot_delete(e->cat, id, release_chunk, e);
+
+	if (r < 0)
+		return r;
+	atomic_fetch_sub(&e->nsnaps, 1);
+	graveyard_sweep(e);
+	snap_log(LOG_INFO, "snapshot %s deleted", id);
+	return 0;
+}
+
+int engine_snapshot_delete(struct engine *e, const char *id)
+{
+	int r;
+
+	pthread_mutex_lock(&e->cat_lock);
+	r = delete_locked(e, id);
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+/* ---- properties ------------------------------------------------------------------------- */
+
+struct prop {
+	const char *name;
+	const char *def;
+};
+
+static const struct prop props[] = {
+	{ ENGINE_PROP_CHUNKSIZE, "65536" },
+	{ ENGINE_PROP_MAXSIZE, "0" },
+	{ ENGINE_PROP_MINDIFF, "0" },
+	{ ENGINE_PROP_MAXSHADOW, "64" },
+	{ ENGINE_PROP_NOSNAP, "" },
+	{ ENGINE_PROP_DIFFAREA, "" },
+};
+
+static const struct prop *find_prop(const char *name)
+{
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		if (strcmp(props[i].name, name) == 0)
+			return &props[i];
+	return NULL;
+}
+
+/* A size: digits with an optional K, M, G or T (powers of 1024). -1 when malformed. */
+static int64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (strcmp(s, "unbounded") == 0)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end || v > (unsigned long long)INT64_MAX >> shift)
+		return -1;
+	return (int64_t)(v << shift);
+}
+
+static void apply_prop(struct engine *e, const char *name, const char *value)
+{
+	if (strcmp(name, ENGINE_PROP_MAXSIZE) == 0) {
+		diffarea_set_limit(e->da, (uint64_t)parse_size(value));
+	} else if (strcmp(name, ENGINE_PROP_MINDIFF) == 0) {
+		int64_t v = parse_size(value);
+
+		if (v > 0 && diffarea_preallocate(e->da, (uint64_t)v) < 0)
+			snap_log(LOG_WARNING, "diff area: cannot preallocate %" PRId64 " bytes", v);
+	} else if (strcmp(name, ENGINE_PROP_NOSNAP) == 0) {
+		char *copy = value[0] ? strdup(value) : NULL;
+
+		pthread_mutex_lock(&e->nosnap_lock);
+		free(e->nosnap);
+		e->nosnap = copy;
+		pthread_mutex_unlock(&e->nosnap_lock);
+	}
+}
+
+int engine_prop_get(struct engine *e, const char *name, char *buf, size_t size)
+{
+	const struct prop *p = find_prop(name);
+	int r;
+
+	if (!p)
+		return -ENOENT;
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_prop_get(e->cat, name, buf, size);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r == -ENOENT) {
+		if (strlen(p->def) >= size)
+			return -ERANGE;
+		strcpy(buf, p->def);
+		r = (int)strlen(p->def);
+	}
+	return r;
+}
+
+int engine_prop_set(struct engine *e, const char *name, const char *value, char *msg,
+		    size_t msglen)
+{
+	const struct prop *p = find_prop(name);
+	char *end;
+	long n;
+	int r;
+
+	if (!p) {
+		snprintf(msg, msglen, "unknown property '%s'", name);
+		return -ENOENT;
+	}
+	if (strcmp(name, ENGINE_PROP_CHUNKSIZE) == 0 || strcmp(name, ENGINE_PROP_DIFFAREA) == 0) {
+		snprintf(msg, msglen, "property '%s' is fixed when the volume is first mounted",
+			 name);
+		return -EPERM;
+	}
+	if (strcmp(name, ENGINE_PROP_MAXSHADOW) == 0) {
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 1 || n > ENGINE_MAX_SNAPSHOTS) {
+			snprintf(msg, msglen, "%s must be a number from 1 to %d, not '%s'", name,
+				 ENGINE_MAX_SNAPSHOTS, value);
+			return -EINVAL;
+		}
+	} else if (strcmp(name, ENGINE_PROP_NOSNAP) != 0 && parse_size(value) < 0) {
+		snprintf(msg, msglen, "%s must be a size in bytes (with K, M, G or T), or "
+			 "'unbounded', not '%s'", name, value);
+		return -EINVAL;
+	} else if (strlen(value) > 4000) {
+		snprintf(msg, msglen, "%s is too long", name);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_prop_set(e->cat, name, value);
+	if (r == 0)
+		apply_prop(e, name, value);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r < 0)
+		snprintf(msg, msglen, "cannot store %s: %s", name, strerror(-r));
+	return r;
+}
+
+/* ---- open and close --------------------------------------------------------------------- */
+
+static int check_chunk_size(uint64_t cs)
+{
+	return cs >= 4096 && cs <= 1024 * 1024 && (cs & (cs - 1)) == 0 ? 0 : -EINVAL;
+}
+
+/* Fix the chunk size and the diff area's directory at the first open; check them later. */
+static int setup_fixed_props(struct engine *e, const struct engine_params *p, char *diff_path,
+			     size_t dsize, char *msg, size_t msglen)
+{
+	char buf[PATH_MAX];
+	int r;
+
+	r = catalog_prop_get(e->cat, ENGINE_PROP_CHUNKSIZE, buf, sizeof(buf));
+	if (r == -ENOENT) {
+		e->cs = p->chunk_size ? p->chunk_size : ENGINE_DEFAULT_CHUNK;
+		if (check_chunk_size(e->cs) < 0) {
+			snprintf(msg, msglen, "chunk size %u: must be a power of two from 4096 "
+				 "to 1048576", e->cs);
+			return -EINVAL;
+		}
+		snprintf(buf, sizeof(buf), "%u", e->cs);
+		r = catalog_prop_set(e->cat, ENGINE_PROP_CHUNKSIZE, buf);
+	} else if (r >= 0) {
+		e->cs = (uint32_t)strtoul(buf, NULL, 10);
+		if (check_chunk_size(e->cs) < 0) {
+			snprintf(msg, msglen, "catalog: bad chunk size '%s'", buf);
+			return -EUCLEAN;
+		}
+		if (p->chunk_size && p->chunk_size != e->cs) {
+			snprintf(msg, msglen, "the volume's chunk size is %u; it cannot change to %u",
+				 e->cs, p->chunk_size);
+			return -EINVAL;
+		}
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	r = catalog_prop_get(e->cat, ENGINE_PROP_DIFFAREA, diff_path, dsize);
+	if (r == -ENOENT) {
+		if (p->diff_dir && !realpath(p->diff_dir, diff_path)) {
+			r = -errno;
+			snprintf(msg, msglen, "diff area '%s': %s", p->diff_dir, strerror(errno));
+			return r;
+		}
+		if (!p->diff_dir)
+			snprintf(diff_path, dsize, "%s", p->state_path);
+		r = catalog_prop_set(e->cat, ENGINE_PROP_DIFFAREA, diff_path);
+	} else if (r >= 0) {
+		if (p->diff_dir && (!realpath(p->diff_dir, buf) || strcmp(buf, diff_path) != 0)) {
+			snprintf(msg, msglen, "the volume's diff area is '%s'; it cannot move to '%s'",
+				 diff_path, p->diff_dir);
+			return -EINVAL;
+		}
+		r = 0;
+	}
+	return r;
+}
+
+int engine_open(const struct engine_params *p, struct engine **ret, char *msg, size_t msglen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	char diff_path[PATH_MAX], val[4096];
+	uint64_t next, used;
+	struct ident root;
+	pthread_rwlockattr_t ga;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	msg[0] = '\0';
+	e->io = p->io ? p->io : &snap_io_default;
+	e->clock = p->clock ? p->clock : now_ns;
+	e->src_fd = p->src_fd;
+	e->state_fd = p->state_fd;
+	e->grave_fd = e->diff_fd = -1;
+	pthread_rwlockattr_init(&ga);
+	pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&e->gate, &ga);
+	pthread_rwlockattr_destroy(&ga);
+	pthread_mutex_init(&e->create_lock, NULL);
+	pthread_mutex_init(&e->cat_lock, NULL);
+	pthread_mutex_init(&e->tab_lock, NULL);
+	pthread_mutex_init(&e->nosnap_lock, NULL);
+	r = get_ident(p->src_fd, "", &root);
+	if (r < 0) {
+		snprintf(msg, msglen, "'%s': no file handles here (%s); snapfs needs them",
+			 p->state_path, strerror(-r));
+		goto fail;
+	}
+	e->root_mount_id = root.mount_id;
+	e->root_keylen = root.keylen;
+	memcpy(e->root_key, root.key, root.keylen);
+	r = catalog_open(p->state_path, &e->cat, msg, msglen);
+	if (r < 0)
+		goto fail;
+	r = setup_fixed_props(e, p, diff_path, sizeof(diff_path), msg, msglen);
+	if (r < 0)
+		goto fail;
+	if (mkdirat(p->state_fd, ENGINE_GRAVEYARD, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(msg, msglen, "'%s/%s': %s", p->state_path, ENGINE_GRAVEYARD, strerror(errno));
+		goto fail;
+	}
+	e->grave_fd = openat(p->state_fd, ENGINE_GRAVEYARD, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			     O_CLOEXEC);
+	e->diff_fd = open(diff_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->grave_fd < 0 || e->diff_fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "'%s': %s", e->grave_fd < 0 ? ENGINE_GRAVEYARD : diff_path,
+			 strerror(errno));
+		goto fail;
+	}
+	r = catalog_diff_extent(e->cat, DIFFAREA_ALIGN, &next, &used);
+	if (r == 0)
+		r = diffarea_open(e->diff_fd, e->io, next, used, &e->da, msg, msglen);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		if (catalog_prop_get(e->cat, props[i].name, val, sizeof(val)) >= 0)
+			apply_prop(e, props[i].name, val);
+	r = catalog_snapshot_count(e->cat);
+	if (r < 0)
+		goto fail;
+	atomic_store(&e->nsnaps, r);
+	atomic_store(&e->epoch, catalog_epoch(e->cat));
+	graveyard_sweep(e);
+	*ret = e;
+	return 0;
+fail:
+	if (!msg[0])
+		snprintf(msg, msglen, "'%s': %s", p->state_path, strerror(-r));
+	engine_close(e);
+	return r;
+}
+
+void engine_close(struct engine *e)
+{
+	if (!e)
+		return;
+	table_clear(e);
+	diffarea_close(e->da);
+	catalog_close(e->cat);
+	if (e->grave_fd >= 0)
+		(void)close(e->grave_fd);
+	if (e->diff_fd >= 0)
+		(void)close(e->diff_fd);
+	free(e->nosnap);
+	pthread_rwlock_destroy(&e->gate);
+	pthread_mutex_destroy(&e->create_lock);
+	pthread_mutex_destroy(&e->cat_lock);
+	pthread_mutex_destroy(&e->tab_lock);
+	pthread_mutex_destroy(&e->nosnap_lock);
+	free(e);
+}

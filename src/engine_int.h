@@ -1,0 +1,80 @@
+/*
+ * What the copy-on-write engine's two halves share: engine_cow.c (hooks, snapshots,
+ * properties) and engine_view.c (reading snapshots). Nothing outside src/engine_*.c includes it.
+ */
+#ifndef SNAPFS_ENGINE_INT_H
+#define SNAPFS_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "diffarea.h"
+#include "engine.h"
+
+#define KEY_MAX (4 + ENGINE_HANDLE_MAX)
+#define NBUCKETS 4096
+#define BATCH_CHUNKS 64          /* chunks copied per diff-area sync and catalog commit */
+
+struct efile {
+	struct efile *next;
+	unsigned keylen;
+	unsigned char key[KEY_MAX];
+	pthread_mutex_t lock;
+	int64_t fid;                 /* 0 until known */
+	bool born;                   /* created in this epoch */
+	bool attr_done;              /* attributes preserved for this epoch */
+	bool check_catalog;          /* rows of this epoch may exist that bits does not show */
+	uint64_t start_size;         /* size at the start of the epoch */
+	uint64_t *bits;              /* chunks preserved in this epoch */
+	size_t nwords;
+};
+
+struct engine {
+	pthread_rwlock_t gate;
+	pthread_mutex_t create_lock; /* one snapshot creation at a time */
+	pthread_mutex_t cat_lock;
+	struct catalog *cat;
+	struct diffarea *da;
+	const struct snap_io *io;
+	int64_t (*clock)(void);      /* creation times, ns since the epoch */
+	int src_fd, state_fd, grave_fd, diff_fd;
+	int root_mount_id;
+	unsigned root_keylen;
+	unsigned char root_key[KEY_MAX];
+	uint32_t cs;
+	bool fresh_epoch;            /* the epoch began in this process: the table knows all */
+	atomic_int nsnaps;
+	atomic_uint_fast64_t epoch;
+	atomic_uint_fast64_t preserve_seq;
+	pthread_mutex_t tab_lock;
+	struct efile *buckets[NBUCKETS];
+	pthread_mutex_t nosnap_lock;
+	char *nosnap;                /* FilesNotToSnapshot, ':'-separated patterns, or NULL */
+};
+
+struct ident {
+	unsigned keylen;
+	unsigned char key[KEY_MAX];  /* handle type (4 bytes, host order), then handle bytes */
+	int mount_id;
+};
+
+/* The identity of (dirfd, name), or of dirfd itself when name is "" (AT_EMPTY_PATH). */
+int get_ident(int dirfd, const char *name, struct ident *id);
+
+/* Open the object with key on SRC's filesystem: the fd or a negative errno. */
+int open_key(struct engine *e, const unsigned char *key, unsigned keylen, int flags);
+
+/* Whether name matches a FilesNotToSnapshot pattern. */
+bool nosnap_match(struct engine *e, const char *name);
+
+/*
+ * Walk an xattr blob ([u16 name length][u32 value length][name][value]...): fills name (NUL
+ * terminated, XATTR_NAME_MAX + 1 bytes) and the value; returns the next position, 0 at the end.
+ */
+size_t blob_next(const unsigned char *b, size_t len, size_t pos, char *name,
+		 const unsigned char **val, uint32_t *vlen);
+
+#endif
