@@ -198,11 +198,15 @@ static int collect_snapshot(const struct catalog_snapshot *s, void *ctx)
 	return 0;
 }
 
-/* Every snapshot, oldest first, into a (which the caller frees, also on failure). */
-static int list_snapshots(struct engine *e, struct snap_array *a)
+/*
+ * Every snapshot, oldest first, into a (which the caller frees, also on failure); with_bytes
+ * also counts each one's diff-area bytes (a pass over the chunk rows).
+ */
+static int list_snapshots(struct engine *e, struct snap_array *a, bool with_bytes)
 {
 	a->n = 0;
-	return engine_snapshot_list(e, collect_snapshot, a);
+	return with_bytes ? engine_snapshot_list(e, collect_snapshot, a)
+			  : engine_snapshot_each(e, collect_snapshot, a);
 }
 
 static void do_create(struct sfs_control *c, const char *set_id, struct reply *rp)
@@ -224,13 +228,14 @@ static void do_create(struct sfs_control *c, const char *set_id, struct reply *r
 		reply_err(rp, r, "cannot create a snapshot: %s", strerror(-r));
 		return;
 	}
+	snap_log(LOG_INFO, "snapshot '%s' (%s) created", s.id, s.browse);
 	reply_add(rp, "ok %s %s %s\n", s.id, s.set_id, s.browse);
 }
 
 static void do_list(struct sfs_control *c, struct reply *rp)
 {
 	struct snap_array a = { 0 };
-	int r = list_snapshots(c->eng, &a);
+	int r = list_snapshots(c->eng, &a, true);
 
 	if (r < 0) {
 		reply_err(rp, r, "cannot list the snapshots: %s", strerror(-r));
@@ -264,6 +269,7 @@ static void do_delete(struct sfs_control *c, const char *id, struct reply *rp)
 		reply_err(rp, r, "cannot delete snapshot '%s': %s", id, strerror(-r));
 		return;
 	}
+	snap_log(LOG_INFO, "snapshot '%s' deleted", id);
 	reply_add(rp, "ok 1\n");
 }
 
@@ -277,7 +283,7 @@ static void do_delete_oldest(struct sfs_control *c, struct reply *rp)
 	int r, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		r = list_snapshots(c->eng, &a);
+		r = list_snapshots(c->eng, &a, false);
 		if (r < 0) {
 			reply_err(rp, r, "cannot list the snapshots: %s", strerror(-r));
 			goto out;
@@ -294,6 +300,7 @@ static void do_delete_oldest(struct sfs_control *c, struct reply *rp)
 		reply_err(rp, r, "cannot delete snapshot '%s': %s", a.v[0].id, strerror(-r));
 		goto out;
 	}
+	snap_log(LOG_INFO, "snapshot '%s' deleted (the oldest)", a.v[0].id);
 	reply_add(rp, "ok 1 %s\n", a.v[0].id);
 out:
 	free(a.v);
@@ -304,7 +311,7 @@ static void do_delete_all(struct sfs_control *c, struct reply *rp)
 {
 	struct snap_array a = { 0 };
 	size_t done = 0;
-	int r = list_snapshots(c->eng, &a);
+	int r = list_snapshots(c->eng, &a, false);
 
 	if (r < 0) {
 		reply_err(rp, r, "cannot list the snapshots: %s", strerror(-r));

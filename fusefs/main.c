@@ -306,6 +306,13 @@ static int serve(struct fuse_session *se)
 	return r;
 }
 
+static void log_evicted(const struct catalog_snapshot *s, uint64_t maxsize)
+{
+	snap_log(LOG_WARNING, "diff area of '%s' reached its maxsize (%llu bytes): deleted the "
+		 "oldest snapshot '%s' (%s) so that writes go on", sfs.vol->src,
+		 (unsigned long long)maxsize, s->id, s->browse);
+}
+
 static int open_engine(const struct mount_args *a)
 {
 	char path[PATH_MAX], msg[PATH_MAX * 2 + 128];
@@ -314,6 +321,7 @@ static int open_engine(const struct mount_args *a)
 		.state_fd = sfs.vol->state_fd,
 		.state_path = path,
 		.diff_dir = sfs.opt.diff_area,
+		.evicted = log_evicted,
 	};
 	int r;
 

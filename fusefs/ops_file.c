@@ -77,9 +77,10 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	if (r == 0 && !existed)
 		engine_after_create(sfs.eng, pfd, name);
-	engine_gate_leave(sfs.eng);
+	/* an existing file's attributes were saved by before_create */
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV))
 		r = sfs_kill_setid(req, fd);
+	engine_gate_leave(sfs.eng);
 	if (r == 0)
 		r = sfs_do_lookup(pfd, name, &e);
 	inode_fd_put(&sfs.itab, p);
@@ -114,17 +115,21 @@ static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (pfd < 0)
 		return;
 	engine_gate_enter(sfs.eng);
-	r = (fi->flags & O_TRUNC) && S_ISREG(in->type) ? engine_before_truncate(sfs.eng, pfd, 0)
-						      : 0;
+	if ((fi->flags & O_TRUNC) && S_ISREG(in->type))
+		r = engine_before_truncate(sfs.eng, pfd, 0);
+	else if (fi->flags & SFS_O_KILL_PRIV)
+		r = engine_before_attr(sfs.eng, pfd);
+	else
+		r = 0;
 	fd = r < 0 ? -1 : open(sfs_procpath(&pp, pfd), backing_flags(fi->flags));
 	if (r == 0)
 		r = fd < 0 ? -errno : 0;
-	engine_gate_leave(sfs.eng);
 	if (r == 0 && (fi->flags & SFS_O_KILL_PRIV)) {
 		r = sfs_kill_setid(req, fd);
 		if (r < 0)
 			(void)close(fd);
 	}
+	engine_gate_leave(sfs.eng);
 	if (r < 0) {
 		inode_fd_put(&sfs.itab, in);
 		fuse_reply_err(req, -r);
@@ -220,6 +225,20 @@ static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 		fuse_reply_write(req, (size_t)n);
 }
 
+/*
+ * What fallocate destroys: a punched or zeroed range loses its bytes; collapsing or inserting
+ * a range moves every byte after it; plain allocation changes no byte, only the size and
+ * blocks (attributes).
+ */
+static int before_fallocate(int fd, int mode, off_t offset, off_t length)
+{
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return engine_before_write(sfs.eng, fd, (uint64_t)offset, (uint64_t)length);
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		return engine_before_write(sfs.eng, fd, (uint64_t)offset, UINT64_MAX - (uint64_t)offset);
+	return engine_before_attr(sfs.eng, fd);
+}
+
 static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			  struct fuse_file_info *fi)
 {
@@ -228,7 +247,7 @@ static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset
 	if (sfs_snap_refused(req, ino, NULL, 0))
 		return;
 	engine_gate_enter(sfs.eng);
-	r = engine_before_write(sfs.eng, fi->fh, (uint64_t)offset, (uint64_t)length);
+	r = before_fallocate(fi->fh, mode, offset, length);
 	if (r == 0)
 		r = fallocate(fi->fh, mode, offset, length) < 0 ? -errno : 0;
 	engine_gate_leave(sfs.eng);

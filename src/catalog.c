@@ -934,3 +934,52 @@ int catalog_snapshot_count(struct catalog *cat)
 
 	return r < 0 ? r : (int)n;
 }
+
+/* max(epoch) of the rows of one object, 0 when it has none. */
+static int last_epoch(struct catalog *cat, const char *sql, int64_t a, const void *blob,
+		      size_t blob_len, int64_t b, uint64_t *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, sql, &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, a);
+	if (blob)
+		sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, b);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : map_rc(cat, rc);
+}
+
+int catalog_chunk_last(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t *ret)
+{
+	return last_epoch(cat, "SELECT COALESCE(max(epoch), 0) FROM chunks WHERE fid = ?1 AND"
+			  " chunk = ?2", fid, NULL, 0, (int64_t)chunk, ret);
+}
+
+int catalog_attr_last(struct catalog *cat, int64_t fid, uint64_t *ret)
+{
+	return last_epoch(cat, "SELECT COALESCE(max(epoch), 0) FROM attrs WHERE fid = ?1 AND"
+			  " ?2 = ?2", fid, NULL, 0, 0, ret);
+}
+
+int catalog_name_last(struct catalog *cat, int64_t dir, const char *name, uint64_t *ret)
+{
+	return last_epoch(cat, "SELECT COALESCE(max(epoch), 0) FROM names WHERE dir = ?1 AND"
+			  " name = ?2", dir, name, strlen(name), 0, ret);
+}
+
+int catalog_newest_epoch(struct catalog *cat, uint64_t *ret)
+{
+	int64_t v;
+	int r = query_int(cat, "SELECT COALESCE(max(epoch), 0) FROM snapshots", &v);
+
+	if (r == 0)
+		*ret = (uint64_t)v;
+	return r;
+}

@@ -187,6 +187,17 @@ int catalog_name_find(struct catalog *cat, int64_t dir, const char *name, uint64
 /* Whether some journaled entry names fid (1 or 0): a snapshot may still reach the file. */
 int catalog_fid_named(struct catalog *cat, int64_t fid);
 
+/*
+ * The epoch of the newest row of an object (a chunk, a file's attributes, a directory entry),
+ * 0 when it has none: a new row at the current epoch would serve the snapshots from there on.
+ */
+int catalog_chunk_last(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t *ret);
+int catalog_attr_last(struct catalog *cat, int64_t fid, uint64_t *ret);
+int catalog_name_last(struct catalog *cat, int64_t dir, const char *name, uint64_t *ret);
+
+/* The epoch of the newest snapshot, 0 without snapshots. */
+int catalog_newest_epoch(struct catalog *cat, uint64_t *ret);
+
 /* The number of snapshots. */
 int catalog_snapshot_count(struct catalog *cat);
 

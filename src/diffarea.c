@@ -42,6 +42,14 @@ int diffarea_open(int dirfd, const struct snap_io *io, uint64_t next, uint64_t u
 		free(da);
 		return r;
 	}
+	/* the file's directory entry is durable before any row points into it */
+	if (fsync(dirfd) < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "cannot sync the diff area's directory: %s", strerror(-r));
+		(void)close(da->fd);
+		free(da);
+		return r;
+	}
 	da->next = align_up(next);
 	da->used = align_up(used);
 	*ret_da = da;

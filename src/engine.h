@@ -55,6 +55,8 @@ struct engine_params {
 	uint32_t chunk_size;     /* at the first mount, 0 for the default; else must match or 0 */
 	const struct snap_io *io;/* NULL: the real system calls */
 	int64_t (*clock)(void);  /* NULL: CLOCK_REALTIME in ns; tests pass one that runs fast */
+	/* Called (may be NULL) after the diff area's bound forced the deletion of snapshot s. */
+	void (*evicted)(const struct catalog_snapshot *s, uint64_t maxsize);
 };
 
 /*
@@ -83,7 +85,8 @@ int engine_before_attr(struct engine *e, int fd);
 
 /*
  * Before the entry name is created in the directory dirfd (create, mknod, mkdir, symlink,
- * link). Journals the entry and the directory's attributes.
+ * link). Journals the entry and the directory's attributes. For link, call
+ * engine_before_attr() on the source too: its link count changes.
  */
 int engine_before_create(struct engine *e, int dirfd, const char *name);
 

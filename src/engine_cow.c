@@ -23,8 +23,13 @@
  *   chunks a sequence counter, bumped after each commit, tells a reader to look again.
  * - Mounts under SRC are outside snapshots: hooks ignore their objects and views omit them.
  * - Symlinks keep no xattrs in snapshots (they are read through /proc/self/fd, which follows).
- * - FilesNotToSnapshot: entries whose names match a pattern are neither journaled nor shown in
- *   snapshots; their data may still be preserved (hooks on descriptors know no names).
+ * - FilesNotToSnapshot: entries whose names match a pattern are not shown in snapshots; they
+ *   are preserved all the same (hooks on descriptors know no names), so a change of the
+ *   patterns changes what snapshots show, never what they hold.
+ * - Rows no snapshot would read are not made (serves_snapshot): after the newest snapshot is
+ *   deleted, a row could otherwise serve an empty range of epochs and never be freed.
+ * - snapshot creation syncs SRC (syncfs) before it records the snapshot: the row must not
+ *   become durable before the live data it leaves unpreserved.
  * - atime is shown as it is live unless another attribute changed since the snapshot.
  *
  * Locks, outermost first: the gate (rwlock; changes hold it shared, snapshot creation
@@ -275,6 +280,22 @@ size_t blob_next(const unsigned char *b, size_t len, size_t pos, char *name,
 /* ---- preserving ------------------------------------------------------------------------- */
 
 /*
+ * Whether a row at the current epoch after an object's newest row at epoch last would serve a
+ * snapshot: one must lie in [last, epoch). Always so while the newest snapshot is the one just
+ * taken; after it was deleted, rows would be made that no snapshot reads and no deletion frees.
+ */
+static bool serves_snapshot(struct engine *e, uint64_t last)
+{
+	return atomic_load(&e->newest) >= last;
+}
+
+/* Whether the newest snapshot closed the previous epoch (then every row serves it). */
+static bool newest_is_last(struct engine *e)
+{
+	return atomic_load(&e->newest) + 1 == atomic_load(&e->epoch);
+}
+
+/*
  * Save the attributes of f (fd is it) for this epoch, unless done. Sets start_size. Takes the
  * file's lock.
  */
@@ -309,9 +330,16 @@ static int touch_attr(struct engine *e, struct efile *f, int fd)
 	r = catalog_begin(e->cat);
 	if (r == 0)
 		r = efile_fid(e, f, true, &a.fid);
-	if (r == 0) {
+	if (r == 0 && !newest_is_last(e)) {
+		uint64_t last;
+
+		r = catalog_attr_last(e->cat, a.fid, &last);
+		if (r == 0 && !serves_snapshot(e, last) && last < a.epoch)
+			a.epoch = 0; /* no snapshot would read the row */
+	}
+	f->start_size = (uint64_t)st.st_size;
+	if (r == 0 && a.epoch) {
 		r = catalog_attr_put(e->cat, &a);
-		f->start_size = (uint64_t)st.st_size;
 		if (r == -EEXIST) {
 			/* saved earlier in this epoch (before a restart): its size is the start */
 			r = catalog_attr_find(e->cat, a.fid, a.epoch - 1, &old, NULL, 0);
@@ -380,19 +408,76 @@ static int reserve(struct engine *e, uint32_t len, uint64_t *ret_off)
 			return 1;
 		if (r < 0)
 			return r;
-		snap_log(LOG_WARNING, "diff area full (maxsize %" PRIu64 " bytes): deleting the "
-			 "oldest snapshot %s (%s) to keep the volume writable",
-			 diffarea_limit(e->da), oldest.id, oldest.browse);
 		r = delete_locked(e, oldest.id);
 		if (r < 0)
 			return r;
+		if (e->evicted)
+			e->evicted(&oldest, diffarea_limit(e->da));
 	}
+}
+
+/* Give back the diff-area space of rows that will not be committed. Under cat_lock. */
+static void drop_rows(struct engine *e, const struct catalog_chunk *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		(void)diffarea_release(e->da, rows[i].offset, rows[i].length);
+}
+
+/*
+ * Make rows[0..n) durable, the diff area first and the catalog second, and note them in f's
+ * bitmap (when that fails, f asks the catalog from then on). On failure their space goes back.
+ */
+static int commit_rows(struct engine *e, struct efile *f, const struct catalog_chunk *rows,
+		       size_t n)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&e->cat_lock);
+	r = diffarea_sync(e->da);
+	if (r == 0)
+		r = catalog_chunks_put(e->cat, rows, n);
+	if (r < 0)
+		drop_rows(e, rows, n);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r < 0)
+		return r;
+	atomic_fetch_add(&e->preserve_seq, 1);
+	for (size_t i = 0; i < n; i++)
+		if (bit_set(f, rows[i].chunk) < 0)
+			f->check_catalog = true;
+	return 0;
+}
+
+/* Whether chunk k of f still needs preserving in this epoch: 1, 0, or a negative errno. */
+static int chunk_needed(struct engine *e, struct efile *f, uint64_t k)
+{
+	int r;
+
+	uint64_t last = 0;
+
+	if (bit_test(f, k))
+		return 0;
+	if (!f->check_catalog && newest_is_last(e))
+		return 1;
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_chunk_last(e->cat, f->fid, k, &last);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r < 0)
+		return r;
+	/* preserved in this epoch already, or no snapshot would read a new row */
+	if (last == atomic_load(&e->epoch) || !serves_snapshot(e, last)) {
+		(void)bit_set(f, k);
+		return 0;
+	}
+	return 1;
 }
 
 /*
  * Copy chunks [first, last] of f that this epoch has not preserved and that lie below its
- * starting size into the diff area, then commit their rows. Caller holds f->lock, attributes
- * done. fd is any descriptor of the file.
+ * starting size into the diff area, then commit their rows, BATCH_CHUNKS at a time. Caller
+ * holds f->lock, attributes done. fd is any descriptor of the file.
  */
 static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t first,
 			  uint64_t last)
@@ -403,22 +488,13 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 	int rfd = -1, r = 0;
 	size_t n = 0;
 
-	if (last >= nchunks)
-		last = nchunks ? nchunks - 1 : 0;
 	for (uint64_t k = first; k <= last && k < nchunks && r == 0; k++) {
-		bool flush;
+		uint64_t len = f->start_size - k * e->cs;
+		ssize_t got;
 
-		if (bit_test(f, k))
+		r = chunk_needed(e, f, k);
+		if (r <= 0)
 			continue;
-		if (f->check_catalog) {
-			pthread_mutex_lock(&e->cat_lock);
-			r = catalog_chunk_preserved(e->cat, f->fid, k);
-			pthread_mutex_unlock(&e->cat_lock);
-			if (r != 0) {
-				r = r > 0 ? bit_set(f, k) : r;
-				continue;
-			}
-		}
 		if (rfd < 0) {
 			char path[40];
 
@@ -430,9 +506,6 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 				break;
 			}
 		}
-		uint64_t len = f->start_size - k * e->cs;
-		ssize_t got;
-
 		if (len > e->cs)
 			len = e->cs;
 		got = e->io->pread(e->io, rfd, buf, len, (off_t)(k * e->cs));
@@ -445,40 +518,27 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 			.epoch = atomic_load(&e->epoch), .length = (uint32_t)len };
 		pthread_mutex_lock(&e->cat_lock);
 		r = reserve(e, (uint32_t)len, &rows[n].offset);
-		if (r == 0)
-			r = diffarea_write(e->da, rows[n].offset, buf, len);
+		if (r == 0) {
+			/* counted before the write, so that a failed one gives its room back too */
+			r = diffarea_write(e->da, rows[n++].offset, buf, len);
+		}
+		if (r != 0) {
+			/* on 1, the last snapshot went to make room: nothing needs this any more */
+			drop_rows(e, rows, n);
+			n = 0;
+		}
 		pthread_mutex_unlock(&e->cat_lock);
 		if (r == 1) {
-			/* the last snapshot went to make room: nothing needs this any more */
 			r = 0;
-			n = 0;
 			break;
 		}
-		if (r == 0)
-			n++;
-		flush = n == BATCH_CHUNKS || k == last;
-		if (r == 0 && flush && n) {
-			pthread_mutex_lock(&e->cat_lock);
-			r = diffarea_sync(e->da);
-			if (r == 0)
-				r = catalog_chunks_put(e->cat, rows, n);
-			pthread_mutex_unlock(&e->cat_lock);
-			for (size_t i = 0; i < n && r == 0; i++)
-				r = bit_set(f, rows[i].chunk);
-			atomic_fetch_add(&e->preserve_seq, 1);
+		if (r == 0 && n == BATCH_CHUNKS) {
+			r = commit_rows(e, f, rows, n);
 			n = 0;
 		}
 	}
-	if (r == 0 && n) {
-		pthread_mutex_lock(&e->cat_lock);
-		r = diffarea_sync(e->da);
-		if (r == 0)
-			r = catalog_chunks_put(e->cat, rows, n);
-		pthread_mutex_unlock(&e->cat_lock);
-		for (size_t i = 0; i < n && r == 0; i++)
-			r = bit_set(f, rows[i].chunk);
-		atomic_fetch_add(&e->preserve_seq, 1);
-	}
+	if (r == 0)
+		r = commit_rows(e, f, rows, n);
 	if (rfd >= 0)
 		(void)close(rfd);
 	free(buf);
@@ -587,12 +647,19 @@ static int journal_entry(struct engine *e, struct efile *d, int dirfd, const cha
 		r = 0;
 	if (ret_target)
 		*ret_target = t;
-	if (r < 0 || d->born || nosnap_match(e, name))
+	if (r < 0 || d->born)
 		return r;
 	pthread_mutex_lock(&e->cat_lock);
 	r = catalog_begin(e->cat);
 	if (r == 0)
 		r = efile_fid(e, d, true, &dfid);
+	if (r == 0 && !newest_is_last(e)) {
+		uint64_t last;
+
+		r = catalog_name_last(e->cat, dfid, name, &last);
+		if (r == 0 && !serves_snapshot(e, last) && last < atomic_load(&e->epoch))
+			goto out; /* no snapshot would read the row */
+	}
 	if (r == 0 && t && !t->born)
 		r = efile_fid(e, t, true, &tfid);
 	if (r == 0) {
@@ -600,6 +667,7 @@ static int journal_entry(struct engine *e, struct efile *d, int dirfd, const cha
 		if (r == -EEXIST)
 			r = 0; /* journaled earlier in this epoch */
 	}
+out:
 	if (r == 0)
 		r = catalog_commit(e->cat);
 	else
@@ -739,13 +807,13 @@ int engine_unlink(struct engine *e, int dirfd, const char *name, bool dir)
 			return r;
 		goto plain;
 	}
-	if (dir) {
-		struct stat st;
+	struct stat st;
 
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return -errno;
-		if (!S_ISDIR(st.st_mode))
-			return -ENOTDIR;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (dir != !!S_ISDIR(st.st_mode))
+		return dir ? -ENOTDIR : -EISDIR;
+	if (dir) {
 		r = dir_is_empty(dirfd, name);
 		if (r <= 0)
 			return r < 0 ? r : -ENOTEMPTY;
@@ -763,7 +831,7 @@ int engine_rename(struct engine *e, int olddirfd, const char *oldname, int newdi
 {
 	struct efile *d1, *d2, *x = NULL, *y = NULL;
 	char gname[24];
-	struct stat yst;
+	struct stat yst, xst;
 	int r, keep;
 
 	if (!active(e))
@@ -806,14 +874,25 @@ int engine_rename(struct engine *e, int olddirfd, const char *oldname, int newdi
 		}
 		return 0;
 	}
+	/*
+	 * A directory cannot be hard-linked: exchange the two, so that newname never goes
+	 * missing, then move the replaced one from oldname into the graveyard. The kernel's checks
+	 * are made here first, as renameat2 would make them on the replaced directory.
+	 */
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (fstatat(olddirfd, oldname, &xst, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(xst.st_mode))
+		return -EISDIR;
 	r = dir_is_empty(newdirfd, newname);
 	if (r <= 0)
 		return r < 0 ? r : -ENOTEMPTY;
-	if (renameat2(newdirfd, newname, e->grave_fd, gname, RENAME_NOREPLACE) < 0)
+	if (renameat2(olddirfd, oldname, newdirfd, newname, RENAME_EXCHANGE) < 0)
 		return -errno;
-	if (renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) {
+	if (renameat2(olddirfd, oldname, e->grave_fd, gname, RENAME_NOREPLACE) < 0) {
 		r = -errno;
-		(void)renameat2(e->grave_fd, gname, newdirfd, newname, RENAME_NOREPLACE);
+		(void)renameat2(olddirfd, oldname, newdirfd, newname, RENAME_EXCHANGE);
 		return r;
 	}
 	return 0;
@@ -903,7 +982,20 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 		if (wait > 0)
 			nanosleep(&ts, NULL);
 	}
+	/*
+	 * SRC's dirty pages must be on disk before the snapshot's row is: after a power cut the
+	 * snapshot reads live data that was never preserved. Once before the gate closes (the bulk),
+	 * once inside (what came in meanwhile), so the gate stays closed briefly.
+	 */
+	if (syncfs(e->src_fd) < 0)
+		r = -errno;
 	pthread_rwlock_wrlock(&e->gate);
+	if (r == 0 && syncfs(e->src_fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		pthread_rwlock_unlock(&e->gate);
+		goto out;
+	}
 	s.created_ns = e->clock();
 	if (s.created_ns / 1000000000LL <= sec) /* the clock went back */
 		s.created_ns = (sec + 1) * 1000000000LL;
@@ -914,14 +1006,13 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 	if (r == 0) {
 		table_clear(e);
 		e->fresh_epoch = true;
+		atomic_store(&e->newest, s.epoch);
 		atomic_store(&e->epoch, s.epoch + 1);
 		atomic_fetch_add(&e->nsnaps, 1);
 	}
 	pthread_rwlock_unlock(&e->gate);
-	if (r == 0) {
-		snap_log(LOG_INFO, "snapshot %s (%s) created", s.id, s.browse);
+	if (r == 0)
 		*ret = s;
-	}
 out:
 	pthread_mutex_unlock(&e->create_lock);
 	return r;
@@ -955,7 +1046,7 @@ static void release_chunk(const struct catalog_chunk *c, void *ctx)
 	int r = diffarea_release(e->da, c->offset, c->length);
 
 	if (r < 0)
-		snap_log(LOG_WARNING, "diff area: cannot free %u bytes at %" PRIu64 ": %s",
+		snap_log(LOG_DEBUG, "diff area: cannot free %u bytes at %" PRIu64 ": %s",
 			 c->length, c->offset, strerror(-r));
 }
 
@@ -988,13 +1079,18 @@ static void graveyard_sweep(struct engine *e)
 
 static int delete_locked(struct engine *e, const char *id)
 {
-	int r = catalog_snapshot_delete(e->cat, id, release_chunk, e);
+	uint64_t newest = 0;
+	int r;
 
+	/* readers of the snapshot look again after their read (engine_snap_read) */
+	atomic_fetch_add(&e->del_seq, 1);
+	r = catalog_snapshot_delete(e->cat, id, release_chunk, e);
 	if (r < 0)
 		return r;
+	if (catalog_newest_epoch(e->cat, &newest) == 0)
+		atomic_store(&e->newest, newest);
 	atomic_fetch_sub(&e->nsnaps, 1);
 	graveyard_sweep(e);
-	snap_log(LOG_INFO, "snapshot %s deleted", id);
 	return 0;
 }
 
@@ -1056,15 +1152,16 @@ static int64_t parse_size(const char *s)
 	return (int64_t)(v << shift);
 }
 
-static void apply_prop(struct engine *e, const char *name, const char *value)
+/* Put a stored or new property value into effect; 0 or a negative errno. */
+static int apply_prop(struct engine *e, const char *name, const char *value)
 {
 	if (strcmp(name, ENGINE_PROP_MAXSIZE) == 0) {
 		diffarea_set_limit(e->da, (uint64_t)parse_size(value));
 	} else if (strcmp(name, ENGINE_PROP_MINDIFF) == 0) {
 		int64_t v = parse_size(value);
 
-		if (v > 0 && diffarea_preallocate(e->da, (uint64_t)v) < 0)
-			snap_log(LOG_WARNING, "diff area: cannot preallocate %" PRId64 " bytes", v);
+		if (v > 0)
+			return diffarea_preallocate(e->da, (uint64_t)v);
 	} else if (strcmp(name, ENGINE_PROP_NOSNAP) == 0) {
 		char *copy = value[0] ? strdup(value) : NULL;
 
@@ -1073,6 +1170,7 @@ static void apply_prop(struct engine *e, const char *name, const char *value)
 		e->nosnap = copy;
 		pthread_mutex_unlock(&e->nosnap_lock);
 	}
+	return 0;
 }
 
 int engine_prop_get(struct engine *e, const char *name, char *buf, size_t size)
@@ -1128,12 +1226,12 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&e->cat_lock);
-	r = catalog_prop_set(e->cat, name, value);
-	if (r == 0)
-		apply_prop(e, name, value);
-	pthread_mutex_unlock(&e->cat_lock);
+	r = apply_prop(e, name, value);
 	if (r < 0)
+		snprintf(msg, msglen, "cannot apply %s=%s: %s", name, value, strerror(-r));
+	else if ((r = catalog_prop_set(e->cat, name, value)) < 0)
 		snprintf(msg, msglen, "cannot store %s: %s", name, strerror(-r));
+	pthread_mutex_unlock(&e->cat_lock);
 	return r;
 }
 
@@ -1211,6 +1309,7 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	msg[0] = '\0';
 	e->io = p->io ? p->io : &snap_io_default;
 	e->clock = p->clock ? p->clock : now_ns;
+	e->evicted = p->evicted;
 	e->src_fd = p->src_fd;
 	e->state_fd = p->state_fd;
 	e->grave_fd = e->diff_fd = -1;
@@ -1258,12 +1357,16 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 		goto fail;
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
 		if (catalog_prop_get(e->cat, props[i].name, val, sizeof(val)) >= 0)
-			apply_prop(e, props[i].name, val);
+			(void)apply_prop(e, props[i].name, val); /* a failed preallocation is no error */
 	r = catalog_snapshot_count(e->cat);
 	if (r < 0)
 		goto fail;
 	atomic_store(&e->nsnaps, r);
 	atomic_store(&e->epoch, catalog_epoch(e->cat));
+	r = catalog_newest_epoch(e->cat, &next);
+	if (r < 0)
+		goto fail;
+	atomic_store(&e->newest, next);
 	graveyard_sweep(e);
 	*ret = e;
 	return 0;

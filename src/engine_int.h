@@ -40,6 +40,7 @@ struct engine {
 	struct diffarea *da;
 	const struct snap_io *io;
 	int64_t (*clock)(void);      /* creation times, ns since the epoch */
+	void (*evicted)(const struct catalog_snapshot *s, uint64_t maxsize);
 	int src_fd, state_fd, grave_fd, diff_fd;
 	int root_mount_id;
 	unsigned root_keylen;
@@ -47,6 +48,8 @@ struct engine {
 	uint32_t cs;
 	bool fresh_epoch;            /* the epoch began in this process: the table knows all */
 	atomic_int nsnaps;
+	atomic_uint_fast64_t newest; /* epoch of the newest snapshot, 0 without */
+	atomic_uint_fast64_t del_seq;/* bumped before a deletion frees anything */
 	atomic_uint_fast64_t epoch;
 	atomic_uint_fast64_t preserve_seq;
 	pthread_mutex_t tab_lock;

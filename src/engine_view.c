@@ -390,6 +390,27 @@ out:
 	return r;
 }
 
+static int match_epoch(const struct catalog_snapshot *s, void *ctx)
+{
+	return s->epoch == *(const uint64_t *)ctx;
+}
+
+/*
+ * After reading for the snapshot at epoch: when a deletion began since del_seq0, whether the
+ * snapshot is still there (0) or was deleted under the reader (-ESTALE: what was read may be
+ * space given back, or live data).
+ */
+static int still_there(struct engine *e, uint64_t epoch, uint64_t del_seq0)
+{
+	uint64_t ep = epoch;
+	int r;
+
+	if (atomic_load(&e->del_seq) == del_seq0)
+		return 0;
+	r = engine_snapshot_each(e, match_epoch, &ep);
+	return r < 0 ? r : (r ? 0 : -ESTALE);
+}
+
 /* Where chunk k of the node is for its snapshot: 1 and row, or 0 (the live file). */
 static int find_chunk(struct engine *e, const struct engine_node *n, int64_t *fid, uint64_t k,
 		      struct catalog_chunk *row)
@@ -435,6 +456,8 @@ ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *bu
 	size_t done = 0;
 	int fd, r;
 
+	uint64_t del_seq0 = atomic_load(&e->del_seq);
+
 	r = snap_stat(e, n, &st, &from_row);
 	if (r < 0)
 		return r;
@@ -479,6 +502,8 @@ ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *bu
 		done += piece;
 	}
 	(void)close(fd);
+	if (r == 0)
+		r = still_there(e, n->epoch, del_seq0);
 	return r < 0 ? r : (ssize_t)done;
 }
 
@@ -500,45 +525,55 @@ ssize_t engine_snap_readlink(struct engine *e, const struct engine_node *n, char
 }
 
 /*
- * The node's xattrs for its snapshot: from the catalog's row (blob, heap), or NULL with
- * *live_fd an O_PATH descriptor on the live object when the snapshot sees the live ones.
+ * The node's xattrs from the catalog, when a row holds them for its snapshot: 1 with the blob
+ * (heap, the caller frees), or 0 when the snapshot sees the live ones.
  */
-static int snap_xattrs(struct engine *e, const struct engine_node *n, unsigned char **blob,
-		       size_t *blob_len, int *live_fd)
+static int row_xattrs(struct engine *e, const struct engine_node *n, unsigned char **blob,
+		      size_t *blob_len)
 {
 	struct catalog_attr a;
 	int64_t fid;
-	int fd = open_node(e, n, O_PATH), r;
+	int r = node_fid(e, n, &fid);
 
 	*blob = NULL;
 	*blob_len = 0;
-	*live_fd = -1;
-	if (fd < 0)
-		return fd;
-	r = node_fid(e, n, &fid);
-	if (r == 0 && fid) {
-		pthread_mutex_lock(&e->cat_lock);
-		r = catalog_attr_find(e->cat, fid, n->epoch, &a, NULL, 0);
-		if (r == 1 && a.xattrs_len) {
-			*blob = malloc(a.xattrs_len);
-			r = !*blob ? -ENOMEM
-				   : catalog_attr_find(e->cat, fid, n->epoch, &a, *blob, a.xattrs_len);
-			*blob_len = a.xattrs_len;
-		}
-		pthread_mutex_unlock(&e->cat_lock);
-		if (r == 1) {
-			(void)close(fd);
-			return 0;
-		}
+	if (r < 0 || !fid)
+		return r;
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_attr_find(e->cat, fid, n->epoch, &a, NULL, 0);
+	if (r == 1 && a.xattrs_len) {
+		*blob = malloc(a.xattrs_len);
+		r = !*blob ? -ENOMEM
+			   : catalog_attr_find(e->cat, fid, n->epoch, &a, *blob, a.xattrs_len);
+		*blob_len = a.xattrs_len;
 	}
+	pthread_mutex_unlock(&e->cat_lock);
 	if (r < 0) {
 		free(*blob);
 		*blob = NULL;
-		(void)close(fd);
-		return r;
 	}
-	*live_fd = fd;
-	return 0;
+	return r;
+}
+
+/*
+ * listxattr (name NULL) or getxattr on the live object behind n. Called before row_xattrs:
+ * live first, catalog second (a row is committed before the change it protects).
+ */
+static ssize_t live_xattr(struct engine *e, const struct engine_node *n, const char *name,
+			  void *buf, size_t size)
+{
+	char path[40];
+	int fd = open_node(e, n, O_PATH);
+	ssize_t r;
+
+	if (fd < 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = name ? getxattr(path, name, buf, size) : listxattr(path, buf, size);
+	if (r < 0)
+		r = errno == ENOTSUP ? (name ? -ENODATA : 0) : -errno;
+	(void)close(fd);
+	return r;
 }
 
 ssize_t engine_snap_listxattr(struct engine *e, const struct engine_node *n, char *buf,
@@ -546,34 +581,28 @@ ssize_t engine_snap_listxattr(struct engine *e, const struct engine_node *n, cha
 {
 	unsigned char *blob;
 	size_t blob_len, pos = 0, next;
-	char name[XATTR_NAME_MAX + 1], path[40];
+	char name[XATTR_NAME_MAX + 1];
 	const unsigned char *val;
 	uint32_t vlen;
-	ssize_t total = 0;
-	int fd, r;
+	ssize_t total, live;
+	int r;
 
 	if (S_ISLNK(n->type))
 		return 0;
-	r = snap_xattrs(e, n, &blob, &blob_len, &fd);
-	if (r < 0)
-		return r;
-	if (fd >= 0) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		total = listxattr(path, buf, size);
-		if (total < 0)
-			total = errno == ENOTSUP ? 0 : -errno;
-		(void)close(fd);
-		return total;
-	}
+	live = live_xattr(e, n, NULL, buf, size);
+	r = row_xattrs(e, n, &blob, &blob_len);
+	if (r <= 0)
+		return r < 0 ? r : live;
+	total = 0;
 	while ((next = blob_next(blob, blob_len, pos, name, &val, &vlen))) {
 		size_t nl = strlen(name) + 1;
 
-		if (size && (size_t)total + nl <= size)
-			memcpy(buf + total, name, nl);
-		else if (size)
+		if (size && (size_t)total + nl > size) {
 			total = -ERANGE;
-		if (total < 0)
 			break;
+		}
+		if (size)
+			memcpy(buf + total, name, nl);
 		total += (ssize_t)nl;
 		pos = next;
 	}
@@ -586,31 +615,23 @@ ssize_t engine_snap_getxattr(struct engine *e, const struct engine_node *n, cons
 {
 	unsigned char *blob;
 	size_t blob_len, pos = 0, next;
-	char nm[XATTR_NAME_MAX + 1], path[40];
+	char nm[XATTR_NAME_MAX + 1];
 	const unsigned char *val;
 	uint32_t vlen;
-	ssize_t r = -ENODATA;
-	int fd;
+	ssize_t r, live;
 
 	if (S_ISLNK(n->type))
 		return -ENODATA;
-	r = snap_xattrs(e, n, &blob, &blob_len, &fd);
-	if (r < 0)
-		return r;
-	if (fd >= 0) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		r = getxattr(path, name, buf, size);
-		if (r < 0)
-			r = errno == ENOTSUP ? -ENODATA : -errno;
-		(void)close(fd);
-		return r;
-	}
+	live = live_xattr(e, n, name, buf, size);
+	r = row_xattrs(e, n, &blob, &blob_len);
+	if (r <= 0)
+		return r < 0 ? r : live;
 	r = -ENODATA;
 	while ((next = blob_next(blob, blob_len, pos, nm, &val, &vlen))) {
 		if (strcmp(nm, name) == 0) {
-			if (size && vlen > size)
+			if (size && vlen > size) {
 				r = -ERANGE;
-			else {
+			} else {
 				if (size)
 					memcpy(buf, val, vlen);
 				r = vlen;

@@ -37,6 +37,8 @@
 #   BENCH_RESULTS=PATH     also copy the raw results (round, workload, filesystem, value) there
 #   SNAPFS_MOUNT_OPTS=...  extra arguments for 'snapfs mount', e.g. "-o max_threads=8"
 #   BENCH_KEEP=1           keep the temporary directory (logs, fio errors) after the run
+#   BENCH_SNAPSHOTS=1      then run snapbench.sh (what snapshots cost) with the same binary, REPS
+#                          and BENCH_TMPDIR; its raw results go to BENCH_RESULTS.snapshots
 #   BENCH_QUICK=1          smoke run: defaults become REPS=1 BENCH_SIZE=256M BENCH_RUNTIME=5
 #                          BENCH_DIRECT_RUNTIME=3 BENCH_FILES=2000 (explicit values still win)
 set -euo pipefail
@@ -453,4 +455,11 @@ fi
 if [ -n "${BENCH_RESULTS:-}" ]; then
 	cp "$results" "$BENCH_RESULTS"
 	echo "raw results copied to $BENCH_RESULTS"
+fi
+
+if [ "${BENCH_SNAPSHOTS:-0}" = 1 ]; then
+	echo
+	SNAPFS=$SNAPFS REPS=$REPS BENCH_TMPDIR=$BENCH_TMPDIR \
+		BENCH_RESULTS=${BENCH_RESULTS:+$BENCH_RESULTS.snapshots} "$here/snapbench.sh" ||
+		die "snapbench.sh failed"
 fi

@@ -155,16 +155,19 @@ enum op_kind {
 };
 
 /*
- * An operation. Its fields by kind (n[] numbers, str a symlink target or an xattr name):
- *   write P OFF LEN DSEED      create/mkdir/mknod P MODE     symlink P TARGET
- *   link P NEW                 truncate P SIZE               punch P OFF LEN
- *   rename P NEW               exchange P Q                  unlink P / rmdir P
- *   chmod P MODE
- *   chown P UID GID            utimens P ASEC ANSEC MSEC MNSEC
- *   setxattr P NAME LEN DSEED  rmxattr P NAME                open SLOT P
- *   hwrite SLOT OFF LEN DSEED  htrunc SLOT SIZE              close SLOT
- *   snap                       delete SNAPSHOT-NUMBER        reopen (close and open the
- *                                                                engine; engine backend only)
+ * An operation. Its text form by kind (n[] numbers in order, str a symlink target or an xattr
+ * name, SLOT a held descriptor):
+ *   write P OFF LEN DSEED          create P MODE, mkdir P MODE, mknod P MODE (a fifo)
+ *   symlink P TARGET               link P NEW
+ *   truncate P SIZE                punch P OFF LEN
+ *   rename P NEW                   exchange P Q (RENAME_EXCHANGE)
+ *   unlink P, rmdir P              chmod P MODE
+ *   chown P UID GID                utimens P ASEC ANSEC MSEC MNSEC
+ *   setxattr P NAME LEN DSEED      rmxattr P NAME
+ *   open SLOT P                    hwrite SLOT OFF LEN DSEED
+ *   htrunc SLOT SIZE               close SLOT
+ *   snap                           delete SNAPSHOT-NUMBER (in the order of creation, from 0)
+ *   reopen (close and open the engine; engine backend only)
  */
 struct op {
 	enum op_kind kind;

@@ -2,6 +2,7 @@
  * Unit tests of the copy-on-write engine without a mount: each test changes a live tree the
  * way the daemon does (gate, hook, change) and reads snapshots back through the views.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -345,6 +346,41 @@ static void test_files_not_to_snapshot(void **state)
 	assert_int_equal(count, 1);
 }
 
+/* Nothing stays behind once every snapshot is gone, even when the newest went first. */
+static void test_no_orphans(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_snapshot a, b;
+	struct stat st;
+	char path[160];
+	int count = 0;
+
+	write_file(f, "f", "0123456789", 0);
+	write_file(f, "g", "gone later", 0);
+	assert_int_equal(engine_snapshot_create(f->e, NULL, &a), 0);
+	write_file(f, "f", "A", 0);
+	assert_int_equal(engine_snapshot_create(f->e, NULL, &b), 0);
+	assert_int_equal(engine_snapshot_delete(f->e, b.id), 0);
+	/* only a, older than the rows already made, remains: these need nothing new */
+	write_file(f, "f", "B", 0);
+	engine_gate_enter(f->e);
+	assert_int_equal(engine_unlink(f->e, f->src_fd, "g", false), 0);
+	engine_gate_leave(f->e);
+	assert_int_equal(engine_snapshot_delete(f->e, a.id), 0);
+	snprintf(path, sizeof(path), "%s/diff.dat", f->state);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_blocks, 0);
+	snprintf(path, sizeof(path), "%s/graveyard", f->state);
+	struct engine_node root;
+	assert_int_equal(engine_snap_root(f->e, a.id, &root), -ENOENT);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		count += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_maxsize_deletes_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_and_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_not_to_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_orphans, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
