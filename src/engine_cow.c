@@ -108,13 +108,38 @@ static uint64_t key_hash(const unsigned char *key, unsigned len)
 	return h;
 }
 
+/* Double the table; keeps the old one when memory is short (chains just grow). */
+static void table_grow(struct engine *e)
+{
+	size_t n = e->nbuckets * 2;
+	struct efile **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < e->nbuckets; i++) {
+		while (e->buckets[i]) {
+			struct efile *f = e->buckets[i];
+			size_t j = key_hash(f->key, f->keylen) % n;
+
+			e->buckets[i] = f->next;
+			f->next = b[j];
+			b[j] = f;
+		}
+	}
+	free(e->buckets);
+	e->buckets = b;
+	e->nbuckets = n;
+}
+
 /* The table entry for the object with this identity, created on first use. */
 static struct efile *efile_get_id(struct engine *e, const struct ident *id)
 {
-	size_t b = key_hash(id->key, id->keylen) % NBUCKETS;
+	uint64_t h = key_hash(id->key, id->keylen);
 	struct efile *f;
+	size_t b;
 
 	pthread_mutex_lock(&e->tab_lock);
+	b = h % e->nbuckets;
 	for (f = e->buckets[b]; f; f = f->next)
 		if (f->keylen == id->keylen && memcmp(f->key, id->key, id->keylen) == 0)
 			break;
@@ -128,6 +153,8 @@ static struct efile *efile_get_id(struct engine *e, const struct ident *id)
 			pthread_mutex_init(&f->lock, NULL);
 			f->next = e->buckets[b];
 			e->buckets[b] = f;
+			if (++e->count > 2 * e->nbuckets)
+				table_grow(e);
 		}
 	}
 	pthread_mutex_unlock(&e->tab_lock);
@@ -157,7 +184,8 @@ static struct efile *efile_get(struct engine *e, int fd, const char *name, int *
 
 static void table_clear(struct engine *e)
 {
-	for (size_t b = 0; b < NBUCKETS; b++) {
+	e->count = 0;
+	for (size_t b = 0; b < e->nbuckets; b++) {
 		while (e->buckets[b]) {
 			struct efile *f = e->buckets[b];
 
@@ -1321,6 +1349,12 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	pthread_mutex_init(&e->cat_lock, NULL);
 	pthread_mutex_init(&e->tab_lock, NULL);
 	pthread_mutex_init(&e->nosnap_lock, NULL);
+	e->nbuckets = MIN_BUCKETS;
+	e->buckets = calloc(e->nbuckets, sizeof(*e->buckets));
+	if (!e->buckets) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = get_ident(p->src_fd, "", &root);
 	if (r < 0) {
 		snprintf(msg, msglen, "'%s': no file handles here (%s); snapfs needs them",
@@ -1381,7 +1415,9 @@ void engine_close(struct engine *e)
 {
 	if (!e)
 		return;
-	table_clear(e);
+	if (e->buckets)
+		table_clear(e);
+	free(e->buckets);
 	diffarea_close(e->da);
 	catalog_close(e->cat);
 	if (e->grave_fd >= 0)

@@ -15,7 +15,7 @@
 #include "engine.h"
 
 #define KEY_MAX (4 + ENGINE_HANDLE_MAX)
-#define NBUCKETS 4096
+#define MIN_BUCKETS 1024          /* the table doubles when it holds twice as many entries */
 #define BATCH_CHUNKS 64          /* chunks copied per diff-area sync and catalog commit */
 
 struct efile {
@@ -53,7 +53,8 @@ struct engine {
 	atomic_uint_fast64_t epoch;
 	atomic_uint_fast64_t preserve_seq;
 	pthread_mutex_t tab_lock;
-	struct efile *buckets[NBUCKETS];
+	struct efile **buckets;
+	size_t nbuckets, count;
 	pthread_mutex_t nosnap_lock;
 	char *nosnap;                /* FilesNotToSnapshot, ':'-separated patterns, or NULL */
 };

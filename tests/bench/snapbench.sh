@@ -29,9 +29,11 @@
 #              each at least a second after the previous one (so no creation waits for the next
 #              second, see docs/snapshots.md); the time of the whole command (syncfs included)
 #                                                                                   ms
+#   dirty      'snapfs create' on 'one' right after SNAPBENCH_SIZE was written, not synced, to
+#              another file of the same backing filesystem (outside every volume)  ms
 #   list       'snapfs list shadows MNT', SNAPBENCH_CREATES times on each of 'one' and 'many'
-#              (SNAPBENCH_CREATES snapshots, no chunk row) and 'data' after the random passes
-#              (one snapshot, the chunk rows of the random passes)                 ms
+#              (SNAPBENCH_CREATES snapshots, one more on 'one'; no chunk row) and 'data' after
+#              the random passes (one snapshot, the chunk rows of the random passes)  ms
 # and deletes every snapshot at the end of the round.
 #
 # The report gives the median of the rounds of every case and the ratios between them, with
@@ -295,6 +297,7 @@ declare -A title=(
 	[rand_snap2]="rand overwrite, same epoch, pass 2"
 	[create_one]="snapfs create, 1 file"
 	[create_many]="snapfs create, $SNAPBENCH_FILES files"
+	[create_dirty]="snapfs create, 1 file, other dirty data"
 	[list_one]="list shadows, 1 file"
 	[list_many]="list shadows, $SNAPBENCH_FILES files"
 	[list_data]="list shadows, after the random passes"
@@ -303,16 +306,17 @@ declare -A unit=(
 	[seq_ptll]="MiB/s" [seq_nosnap]="MiB/s" [seq_snap]="MiB/s"
 	[read_live]="MiB/s" [read_snap]="MiB/s"
 	[rand_ptll]="IOPS" [rand_nosnap]="IOPS" [rand_snap1]="IOPS" [rand_snap2]="IOPS"
-	[create_one]="ms" [create_many]="ms" [list_one]="ms" [list_many]="ms" [list_data]="ms"
+	[create_one]="ms" [create_many]="ms" [create_dirty]="ms"
+	[list_one]="ms" [list_many]="ms" [list_data]="ms"
 )
 cases=(seq_ptll seq_nosnap seq_snap read_live read_snap rand_ptll rand_nosnap rand_snap1
-	rand_snap2 create_one create_many list_one list_many list_data)
+	rand_snap2 create_one create_many create_dirty list_one list_many list_data)
 [ "$SNAPBENCH_PTLL" = 1 ] || cases=("${cases[@]/*_ptll/}")
 
 # ---- setup ------------------------------------------------------------------------------------
 
-echo "snapfs snapshot benchmark: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' \
-	/proc/meminfo), kernel $(uname -r)"
+echo "snapfs snapshot benchmark: $(nproc) CPUs," \
+	"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
 echo "temporary directory $T on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 echo "snapfs: $SNAPFS mount -f ${SNAPFS_MOUNT_OPTS:+$SNAPFS_MOUNT_OPTS }SRC MNT"
 echo "REPS=$REPS SNAPBENCH_SIZE=$SNAPBENCH_SIZE SNAPBENCH_RAND_IOS=$SNAPBENCH_RAND_IOS" \
@@ -402,12 +406,19 @@ for ((round = 1; round <= REPS; round++)); do
 			timed "$round" "create_$v" "$SNAPFS" create "$T/$v/mnt"
 		done
 	done
+	# dirty: the backing filesystem holds data of another file that nobody synced yet
+	sleep 1
+	fio_run "$T/dirty.dat" dirty --rw=write --bs=1M >/dev/null
+	timed "$round" create_dirty "$SNAPFS" create "$T/one/mnt"
+	rm -f "$T/dirty.dat"
+	sync
 	for ((i = 1; i <= SNAPBENCH_CREATES; i++)); do
 		for v in one many data; do
 			timed "$round" "list_$v" "$SNAPFS" list shadows "$T/$v/mnt"
 		done
 	done
-	diff_bytes=$("$SNAPFS" list shadows -H "$T/data/mnt" | awk -F'\t' '{ s += $6 } END { print s + 0 }')
+	diff_bytes=$("$SNAPFS" list shadows -H "$T/data/mnt" |
+		awk -F'\t' '{ s += $6 } END { print s + 0 }')
 	echo "  ('data': $(snap_count data) snapshot(s), $((diff_bytes / chunksize)) chunk rows)"
 	for v in data one many; do
 		delete_all "$v"
@@ -464,6 +475,7 @@ ratios=(
 	"rand_snap2 rand_nosnap|rand overwrite: pass 2, same epoch / no snapshot|>=0.8"
 	"rand_nosnap rand_ptll|rand overwrite: no snapshot / passthrough_ll|>=0.9"
 	"create_many create_one|snapfs create: $SNAPBENCH_FILES files / 1 file|<=1.5"
+	"create_dirty create_one|snapfs create: with other dirty data / without|"
 	"list_many list_one|list shadows: $SNAPBENCH_FILES files / 1 file|<=1.5"
 )
 

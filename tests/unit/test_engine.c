@@ -51,6 +51,8 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
+	if (!f)
+		return -1;
 	snprintf(f->src, sizeof(f->src), "/tmp/snapfs-engine-XXXXXX");
 	assert_non_null(mkdtemp(f->src));
 	snprintf(f->state, sizeof(f->state), "%s/.snapfs", f->src);
