@@ -38,6 +38,7 @@
 #include "catalog.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,24 @@
 
 #define SCHEMA_VERSION 3
 
+/*
+ * Prepared statements are kept, by their SQL text, and reused: compiling a query costs more
+ * than running the indexed lookups the engine makes on every first write and snapshot read.
+ */
+#define STMT_CACHE 48
+
+struct cached_stmt {
+	char *sql;
+	sqlite3_stmt *st;
+	bool busy;              /* handed out, not finished yet */
+};
+
 struct catalog {
 	sqlite3 *db;
 	char *path;
 	uint64_t epoch;
+	struct cached_stmt cache[STMT_CACHE];
+	unsigned ncache;
 };
 
 static const char schema_v1[] =
@@ -121,19 +136,55 @@ static int exec(struct catalog *cat, const char *sql)
 	return rc == SQLITE_OK ? 0 : map_rc(cat, rc);
 }
 
+/* A statement for sql, from the cache when it holds an idle one; give it back with finish(). */
 static int prepare(struct catalog *cat, const char *sql, sqlite3_stmt **ret)
 {
-	int rc = sqlite3_prepare_v2(cat->db, sql, -1, ret, NULL);
+	struct cached_stmt *c;
+	int rc;
 
-	return rc == SQLITE_OK ? 0 : map_rc(cat, rc);
+	for (unsigned i = 0; i < cat->ncache; i++) {
+		c = &cat->cache[i];
+		if (!c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = true;
+			*ret = c->st;
+			return 0;
+		}
+	}
+	rc = sqlite3_prepare_v3(cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL);
+	if (rc != SQLITE_OK)
+		return map_rc(cat, rc);
+	if (cat->ncache < STMT_CACHE) {
+		c = &cat->cache[cat->ncache];
+		c->sql = strdup(sql);
+		if (c->sql) {
+			c->st = *ret;
+			c->busy = true;
+			cat->ncache++;
+		}
+	}
+	return 0;
 }
 
-/* Step a statement that returns no rows, and finalize it. */
+/* Done with a statement from prepare(): a cached one is reset for the next use. */
+static void finish(struct catalog *cat, sqlite3_stmt *st)
+{
+	for (unsigned i = 0; i < cat->ncache; i++) {
+		if (cat->cache[i].st == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			cat->cache[i].busy = false;
+			return;
+		}
+	}
+	finish(cat, st);
+}
+
+/* Step a statement that returns no rows, and finish it. */
 static int run(struct catalog *cat, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
 }
 
@@ -147,7 +198,7 @@ static int query_int(struct catalog *cat, const char *sql, int64_t *ret)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
 }
 
@@ -215,7 +266,7 @@ static int quick_check(struct catalog *cat, char *msg, size_t msglen)
 	} else if (rc != SQLITE_ROW) {
 		r = map_rc(cat, rc);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return r;
 }
 
@@ -262,6 +313,10 @@ void catalog_close(struct catalog *cat)
 {
 	if (!cat)
 		return;
+	for (unsigned i = 0; i < cat->ncache; i++) {
+		(void)sqlite3_finalize(cat->cache[i].st);
+		free(cat->cache[i].sql);
+	}
 	(void)sqlite3_close(cat->db);
 	free(cat->path);
 	free(cat);
@@ -289,7 +344,7 @@ int catalog_prop_get(struct catalog *cat, const char *name, char *buf, size_t si
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return r;
 }
 
@@ -390,7 +445,7 @@ static int load_snapshots(struct catalog *cat, struct catalog_snapshot **ret, si
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = map_rc(cat, rc);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (r < 0) {
 		free(all);
 		return r;
@@ -452,7 +507,7 @@ int catalog_snapshot_list(struct catalog *cat,
 		if (i < n && snaps[i].epoch < e && (i + 1 == n || snaps[i + 1].epoch >= e))
 			snaps[i].diff_bytes += (uint64_t)sqlite3_column_int64(st, 0);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (rc != SQLITE_DONE) {
 		r = map_rc(cat, rc);
 		goto out_free;
@@ -476,7 +531,7 @@ int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_sna
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		read_snapshot(st, ret);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
 }
 
@@ -534,7 +589,7 @@ static int unneeded_rows(struct catalog *cat, uint64_t s, const struct catalog_s
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = map_rc(cat, rc);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (r < 0) {
 		free(rows);
 		return r;
@@ -607,7 +662,7 @@ int catalog_snapshot_delete(struct catalog *cat, const char *id,
 	if (r == 0) {
 		for (size_t i = 0; i < nrows && r == 0; i++)
 			r = delete_chunk(cat, st, &rows[i]);
-		(void)sqlite3_finalize(st);
+		finish(cat, st);
 	}
 	if (r == 0)
 		r = exec(cat, "COMMIT");
@@ -638,7 +693,7 @@ int catalog_file_id(struct catalog *cat, const void *handle, size_t len, int64_t
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_fid = sqlite3_column_int64(st, 0);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 0 : map_rc(cat, rc);
 }
 
@@ -666,7 +721,7 @@ int catalog_chunks_put(struct catalog *cat, const struct catalog_chunk *rows, si
 		(void)sqlite3_reset(st);
 		r = rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (!own)
 		return r;
 	if (r == 0)
@@ -694,7 +749,7 @@ int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		read_chunk(st, ret);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
@@ -783,7 +838,7 @@ int catalog_attr_find(struct catalog *cat, int64_t fid, uint64_t snap_epoch,
 		else if (len)
 			memcpy(xattrs, sqlite3_column_blob(st, 10), len);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (r < 0)
 		return r;
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
@@ -829,7 +884,7 @@ int catalog_names_list(struct catalog *cat, int64_t dir, uint64_t snap_epoch,
 		if (r != 0)
 			break;
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	if (r != 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
@@ -866,7 +921,7 @@ int catalog_file_find(struct catalog *cat, const void *handle, size_t len, int64
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_fid = sqlite3_column_int64(st, 0);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc));
 }
 
@@ -891,7 +946,7 @@ int catalog_file_handle(struct catalog *cat, int64_t fid, void *buf, size_t size
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : map_rc(cat, rc);
 	}
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return r;
 }
 
@@ -910,7 +965,7 @@ int catalog_name_find(struct catalog *cat, int64_t dir, const char *name, uint64
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_fid = sqlite3_column_int64(st, 0); /* NULL reads as 0: absent */
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
@@ -923,7 +978,7 @@ int catalog_fid_named(struct catalog *cat, int64_t fid)
 		return r;
 	sqlite3_bind_int64(st, 1, fid);
 	rc = sqlite3_step(st);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
@@ -952,7 +1007,7 @@ static int last_epoch(struct catalog *cat, const char *sql, int64_t a, const voi
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = (uint64_t)sqlite3_column_int64(st, 0);
-	(void)sqlite3_finalize(st);
+	finish(cat, st);
 	return rc == SQLITE_ROW ? 0 : map_rc(cat, rc);
 }
 
