@@ -308,9 +308,14 @@ static int serve(struct fuse_session *se)
 
 static void log_evicted(const struct catalog_snapshot *s, uint64_t maxsize)
 {
-	snap_log(LOG_WARNING, "diff area of '%s' reached its maxsize (%llu bytes): deleted the "
-		 "oldest snapshot '%s' (%s) so that writes go on", sfs.vol->src,
-		 (unsigned long long)maxsize, s->id, s->browse);
+	if (maxsize)
+		snap_log(LOG_WARNING, "diff area of '%s' reached its maxsize (%llu bytes): deleted "
+			 "the oldest snapshot '%s' (%s) so that writes go on", sfs.vol->src,
+			 (unsigned long long)maxsize, s->id, s->browse);
+	else
+		snap_log(LOG_WARNING, "diff area of '%s' is on a full filesystem: deleted the "
+			 "oldest snapshot '%s' (%s) so that writes go on", sfs.vol->src, s->id,
+			 s->browse);
 }
 
 static int open_engine(const struct mount_args *a)

@@ -55,7 +55,10 @@ struct engine_params {
 	uint32_t chunk_size;     /* at the first mount, 0 for the default; else must match or 0 */
 	const struct snap_io *io;/* NULL: the real system calls */
 	int64_t (*clock)(void);  /* NULL: CLOCK_REALTIME in ns; tests pass one that runs fast */
-	/* Called (may be NULL) after the diff area's bound forced the deletion of snapshot s. */
+	/*
+	 * Called (may be NULL) after a full diff area forced the deletion of snapshot s: full at
+	 * its bound maxsize, or (maxsize 0) its filesystem full.
+	 */
 	void (*evicted)(const struct catalog_snapshot *s, uint64_t maxsize);
 };
 

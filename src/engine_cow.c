@@ -420,15 +420,25 @@ static int take_first(const struct catalog_snapshot *s, void *ctx)
 }
 
 /*
- * Make room for len bytes in the diff area: delete the oldest snapshots until it fits. Returns
- * 0 with *ret_off, or 1 when no snapshot is left (nothing needs preserving any more).
+ * Store len bytes of buf in the diff area, at *ret_off. When the bound (maxsize) or the diff
+ * area's filesystem is full, delete the oldest snapshots until it fits: a live write never
+ * fails for the diff area. Returns 0, 1 when no snapshot is left (nothing needs preserving any
+ * more), or a negative errno. Under cat_lock.
  */
-static int reserve(struct engine *e, uint32_t len, uint64_t *ret_off)
+static int store(struct engine *e, const void *buf, uint32_t len, uint64_t *ret_off)
 {
 	for (;;) {
 		struct catalog_snapshot oldest;
+		bool bound;
 		int r = diffarea_reserve(e->da, len, ret_off);
 
+		bound = r == -ENOSPC;
+		if (r == 0) {
+			r = diffarea_write(e->da, *ret_off, buf, len);
+			if (r == 0)
+				return 0;
+			(void)diffarea_release(e->da, *ret_off, len);
+		}
 		if (r != -ENOSPC)
 			return r;
 		r = catalog_snapshot_each(e->cat, take_first, &oldest);
@@ -440,7 +450,7 @@ static int reserve(struct engine *e, uint32_t len, uint64_t *ret_off)
 		if (r < 0)
 			return r;
 		if (e->evicted)
-			e->evicted(&oldest, diffarea_limit(e->da));
+			e->evicted(&oldest, bound ? diffarea_limit(e->da) : 0);
 	}
 }
 
@@ -545,11 +555,8 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 		rows[n] = (struct catalog_chunk){ .fid = f->fid, .chunk = k,
 			.epoch = atomic_load(&e->epoch), .length = (uint32_t)len };
 		pthread_mutex_lock(&e->cat_lock);
-		r = reserve(e, (uint32_t)len, &rows[n].offset);
-		if (r == 0) {
-			/* counted before the write, so that a failed one gives its room back too */
-			r = diffarea_write(e->da, rows[n++].offset, buf, len);
-		}
+		r = store(e, buf, (uint32_t)len, &rows[n].offset);
+		n += r == 0;
 		if (r != 0) {
 			/* on 1, the last snapshot went to make room: nothing needs this any more */
 			drop_rows(e, rows, n);

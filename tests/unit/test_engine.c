@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -284,7 +285,10 @@ static void test_maxsize_deletes_oldest(void **state)
 	memset(big, 'n', sizeof(big) - 1);
 	write_file(f, "f", big, 0);            /* 32 KiB for s2: both must go */
 	assert_int_equal(nsnaps(f), 0);
-	assert_int_equal(pread(openat(f->src_fd, "f", O_RDONLY), buf, 4, 0), 4);
+	int fd = openat(f->src_fd, "f", O_RDONLY);
+
+	assert_int_equal(pread(fd, buf, 4, 0), 4);
+	close(fd);
 	assert_memory_equal(buf, "nnnn", 4);
 	/* once the bound allows it, snapshots work again */
 	assert_int_equal(engine_prop_set(f->e, ENGINE_PROP_MAXSIZE, "unbounded", msg, sizeof(msg)), 0);
@@ -383,6 +387,42 @@ static void test_no_orphans(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* The diff area's filesystem is full: pwrite answers ENOSPC while full is set. */
+static bool full;
+
+static ssize_t full_pwrite(const struct snap_io *io, int fd, const void *buf, size_t len,
+			   off_t off)
+{
+	return full ? -ENOSPC : snap_io_default.pwrite(io, fd, buf, len, off);
+}
+
+static void test_full_filesystem_deletes_oldest(void **state)
+{
+	struct fx *f = *state;
+	struct snap_io io = snap_io_default;
+	struct engine_params p = {
+		.src_fd = f->src_fd, .state_fd = f->state_fd, .state_path = f->state,
+		.chunk_size = 4096, .clock = fast_clock, .io = &io,
+	};
+	struct engine_node s1;
+	char msg[256], buf[16];
+	int fd;
+
+	io.pwrite = full_pwrite;
+	engine_close(f->e);
+	assert_int_equal(engine_open(&p, &f->e, msg, sizeof(msg)), 0);
+	write_file(f, "f", "old", 0);
+	snap(f, &s1);
+	full = true;
+	write_file(f, "f", "new", 0);   /* the write succeeds, the snapshot goes */
+	full = false;
+	assert_int_equal(nsnaps(f), 0);
+	fd = openat(f->src_fd, "f", O_RDONLY);
+	assert_int_equal(pread(fd, buf, 3, 0), 3);
+	close(fd);
+	assert_memory_equal(buf, "new", 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits_and_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_not_to_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_orphans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_filesystem_deletes_oldest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
