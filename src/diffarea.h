@@ -9,7 +9,8 @@
  * Ordering: data written with diffarea_write() is durable after diffarea_sync(); callers sync
  * before they commit the rows that point at it.
  *
- * Thread-safety: none; the caller serializes.
+ * Thread-safety: the caller serializes every call but diffarea_sync(), which may run alongside
+ * the others (it only syncs the data file).
  */
 #ifndef SNAPFS_DIFFAREA_H
 #define SNAPFS_DIFFAREA_H

@@ -472,8 +472,9 @@ static int commit_rows(struct engine *e, struct efile *f, const struct catalog_c
 
 	if (n == 0)
 		return 0;
-	pthread_mutex_lock(&e->cat_lock);
+	/* the sync needs no lock (it touches only the data file): others read and preserve on */
 	r = diffarea_sync(e->da);
+	pthread_mutex_lock(&e->cat_lock);
 	if (r == 0)
 		r = catalog_chunks_put(e->cat, rows, n);
 	if (r < 0)
