@@ -23,23 +23,6 @@
 #define LOCK_FILE "lock"
 #define REPLY_MAX (16u << 20) /* far above what 512 snapshots take */
 
-/* Decode one \ooo-escaped field of /proc/self/mountinfo in place (see proc(5)). */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 /*
  * Whether the lock file of the volume at src names another mount point than mnt: then src is
  * no longer the directory the mount serves (renamed since, say). An empty or unreadable lock
@@ -86,67 +69,53 @@ int control_volume_find(const char *mnt, struct control_volume *ret)
 	return 0;
 }
 
-/* Append v to the array *vols of *n entries unless its mount point is there already. */
-static int add_volume(struct control_volume **vols, size_t *n, const struct control_volume *v)
+/* The volumes found so far: a heap array. */
+struct volume_list {
+	struct control_volume *v;
+	size_t n;
+};
+
+/* Append v to l unless its mount point is there already. */
+static int add_volume(struct volume_list *l, const struct control_volume *v)
 {
 	struct control_volume *nv;
 
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*vols)[i].mnt, v->mnt) == 0)
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].mnt, v->mnt) == 0)
 			return 0;
-	nv = realloc(*vols, (*n + 1) * sizeof(*nv));
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
-	nv[(*n)++] = *v;
-	*vols = nv;
+	nv[l->n++] = *v;
+	l->v = nv;
 	return 0;
 }
 
 /*
- * Each snapfs entry of the mount table is checked again through control_volume_find(), which
- * keeps only the topmost mount of a mount point (one mounted over is out of reach anyway).
+ * A snapfs entry of the mount table, checked again through control_volume_find(), which keeps
+ * only the topmost mount of a mount point (one mounted over is out of reach anyway).
  */
+static int add_mounted(const struct mountinfo_mount *m, void *ctx)
+{
+	struct volume_list *l = ctx;
+	struct control_volume v;
+
+	if (control_volume_find(m->mountpoint, &v) < 0)
+		return 0;
+	return add_volume(l, &v);
+}
+
 int control_volume_list(struct control_volume **ret)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	struct control_volume *vols = NULL, v;
-	char *line = NULL;
-	size_t cap = 0, n = 0;
-	int r = 0;
+	struct volume_list l = { 0 };
+	int r = mountinfo_each(SNAPFS_FSTYPE, add_mounted, &l);
 
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *tok, *mnt = NULL;
-		int i;
-
-		/* id parent major:minor root mountpoint options [optional...] - fstype source */
-		tok = strtok_r(line, " \n", &save);
-		for (i = 0; tok && i < 4; i++)
-			tok = strtok_r(NULL, " \n", &save);
-		if (!tok)
-			continue;
-		mnt = tok;
-		while (tok && strcmp(tok, "-") != 0)
-			tok = strtok_r(NULL, " \n", &save);
-		tok = tok ? strtok_r(NULL, " \n", &save) : NULL;
-		if (!tok || strcmp(tok, SNAPFS_FSTYPE) != 0)
-			continue;
-		unescape(mnt);
-		if (control_volume_find(mnt, &v) < 0)
-			continue;
-		r = add_volume(&vols, &n, &v);
-		if (r < 0)
-			break;
-	}
-	free(line);
-	(void)fclose(f);
 	if (r < 0) {
-		free(vols);
+		free(l.v);
 		return r;
 	}
-	*ret = vols;
-	return (int)n;
+	*ret = l.v;
+	return (int)l.n;
 }
 
 /*

@@ -176,37 +176,15 @@ static bool is_word(const char *s, size_t max)
 	return n > 0 && n <= max && !strchr(s, ' ');
 }
 
-struct snap_array {
-	struct catalog_snapshot *v;
-	size_t n, cap;
-};
-
-static int collect_snapshot(const struct catalog_snapshot *s, void *ctx)
-{
-	struct snap_array *a = ctx;
-
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct catalog_snapshot *nv = realloc(a->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		a->v = nv;
-		a->cap = cap;
-	}
-	a->v[a->n++] = *s;
-	return 0;
-}
-
 /*
  * Every snapshot, oldest first, into a (which the caller frees, also on failure); with_bytes
  * also counts each one's diff-area bytes (a pass over the chunk rows).
  */
-static int list_snapshots(struct engine *e, struct snap_array *a, bool with_bytes)
+static int list_snapshots(struct engine *e, struct sfs_snap_array *a, bool with_bytes)
 {
 	a->n = 0;
-	return with_bytes ? engine_snapshot_list(e, collect_snapshot, a)
-			  : engine_snapshot_each(e, collect_snapshot, a);
+	return with_bytes ? engine_snapshot_list(e, sfs_collect_snapshot, a)
+			  : engine_snapshot_each(e, sfs_collect_snapshot, a);
 }
 
 static void do_create(struct sfs_control *c, const char *set_id, struct reply *rp)
@@ -234,7 +212,7 @@ static void do_create(struct sfs_control *c, const char *set_id, struct reply *r
 
 static void do_list(struct sfs_control *c, struct reply *rp)
 {
-	struct snap_array a = { 0 };
+	struct sfs_snap_array a = { 0 };
 	int r = list_snapshots(c->eng, &a, true);
 
 	if (r < 0) {
@@ -279,7 +257,7 @@ static void do_delete(struct sfs_control *c, const char *id, struct reply *rp)
  */
 static void do_delete_oldest(struct sfs_control *c, struct reply *rp)
 {
-	struct snap_array a = { 0 };
+	struct sfs_snap_array a = { 0 };
 	int r, tries;
 
 	for (tries = 0; tries < 8; tries++) {
@@ -309,7 +287,7 @@ out:
 /* Delete every snapshot, oldest first; ones already gone (reclaimed meanwhile) are skipped. */
 static void do_delete_all(struct sfs_control *c, struct reply *rp)
 {
-	struct snap_array a = { 0 };
+	struct sfs_snap_array a = { 0 };
 	size_t done = 0;
 	int r = list_snapshots(c->eng, &a, false);
 

@@ -62,7 +62,6 @@
 #include "volume.h"
 
 /* Kernel cache timeout beneath a snapshot root, seconds: nothing there ever changes. */
-/* Kernel cache timeout beneath a snapshot root, seconds: nothing there ever changes. */
 #define SNAP_TIMEOUT 3600.0
 
 /* How old a listing of the snapshots may be when a node beneath .snapshots is checked, ms. */
@@ -240,25 +239,35 @@ static void node_put(struct snap_node *n, uint64_t count)
 
 /* ---- the snapshots --------------------------------------------------------------------- */
 
-struct snap_list {
-	struct catalog_snapshot *v;
-	size_t n, cap;
-};
-
-static int collect_snapshot(const struct catalog_snapshot *s, void *ctx)
+/*
+ * Make the heap array *arr (capacity *cap elements of elem bytes) hold at least need
+ * elements, doubling its capacity from first. Returns 0 or -ENOMEM (*arr unchanged then).
+ */
+static int grow_array(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
 {
-	struct snap_list *l = ctx;
+	size_t ncap = *cap ? *cap : first;
+	void *m;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct catalog_snapshot *v = realloc(l->v, cap * sizeof(*v));
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	m = realloc(*arr, ncap * elem);
+	if (!m)
+		return -ENOMEM;
+	*arr = m;
+	*cap = ncap;
+	return 0;
+}
 
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *s;
+int sfs_collect_snapshot(const struct catalog_snapshot *s, void *ctx)
+{
+	struct sfs_snap_array *a = ctx;
+	int r = grow_array((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 16);
+
+	if (r < 0)
+		return r;
+	a->v[a->n++] = *s;
 	return 0;
 }
 
@@ -270,14 +279,14 @@ static int64_t elapsed_ms(const struct timespec *a, const struct timespec *b)
 /* List the snapshots again when forced, or when the listing is too old. snaps.lock held. */
 static int refresh_locked(bool force)
 {
-	struct snap_list l = { 0 };
+	struct sfs_snap_array l = { 0 };
 	struct timespec now;
 	int r;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!force && snaps.listed && elapsed_ms(&snaps.listed_at, &now) < SNAP_RECHECK_MS)
 		return 0;
-	r = engine_snapshot_each(sfs.eng, collect_snapshot, &l);
+	r = engine_snapshot_each(sfs.eng, sfs_collect_snapshot, &l);
 	if (r < 0) {
 		free(l.v);
 		return r;
@@ -338,7 +347,7 @@ static size_t max_shadow(void)
  * older one of two with the same browse name left out. The caller frees l->v. Returns 0 or a
  * negative errno.
  */
-static int list_visible(struct snap_list *l)
+static int list_visible(struct sfs_snap_array *l)
 {
 	size_t max = max_shadow(), first;
 	int r;
@@ -350,7 +359,7 @@ static int list_visible(struct snap_list *l)
 	for (size_t i = first; r == 0 && i < snaps.n; i++) {
 		if (i + 1 < snaps.n && strcmp(snaps.v[i].browse, snaps.v[i + 1].browse) == 0)
 			continue;
-		r = collect_snapshot(&snaps.v[i], l);
+		r = sfs_collect_snapshot(&snaps.v[i], l);
 	}
 	pthread_mutex_unlock(&snaps.lock);
 	if (r < 0) {
@@ -398,7 +407,7 @@ static void note_started(void)
 static void snapdir_attr(struct stat *st)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct snap_list l;
+	struct sfs_snap_array l;
 	struct timespec t;
 
 	(void)pthread_once(&once, note_started);
@@ -442,7 +451,7 @@ static int root_node(const char *id, uint64_t epoch, struct snap_node **ret, str
 static int lookup_root(const char *name, struct snap_node **ret, struct stat *st)
 {
 	const struct catalog_snapshot *s = NULL;
-	struct snap_list l;
+	struct sfs_snap_array l;
 	int r;
 
 	r = list_visible(&l);
@@ -630,28 +639,13 @@ static int listing_add(struct snap_listing *l, const char *name, ino_t ino, mode
 		       const char *id, uint64_t epoch)
 {
 	size_t len = strlen(name) + 1, idlen = id ? strlen(id) + 1 : 0;
+	int r;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct snap_dirent *v = realloc(l->ents, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->ents = v;
-		l->cap = cap;
-	}
-	if (l->used + len + idlen > l->size) {
-		size_t size = l->size ? l->size : 1024;
-		char *v;
-
-		while (l->used + len + idlen > size)
-			size *= 2;
-		v = realloc(l->names, size);
-		if (!v)
-			return -ENOMEM;
-		l->names = v;
-		l->size = size;
-	}
+	r = grow_array((void **)&l->ents, &l->cap, l->n + 1, sizeof(*l->ents), 32);
+	if (r == 0)
+		r = grow_array((void **)&l->names, &l->size, l->used + len + idlen, 1, 1024);
+	if (r < 0)
+		return r;
 	l->ents[l->n].name = l->used;
 	l->ents[l->n].ino = ino;
 	l->ents[l->n].type = type & S_IFMT;
@@ -702,7 +696,7 @@ static int list_dir(struct snap_listing *l)
 /* List .snapshots: the visible snapshots, oldest first, as they are now. */
 static int list_snapdir(struct snap_listing *l)
 {
-	struct snap_list sl = { 0 };
+	struct sfs_snap_array sl = { 0 };
 	int r;
 
 	r = listing_add(l, ".", SNAPDIR_INO, S_IFDIR, NULL, 0);
@@ -961,23 +955,6 @@ void sfs_snap_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, fuse_ino_t ino_
 
 /* ---- extended attributes --------------------------------------------------------------- */
 
-/* Drop trusted.* names from a list of len bytes; returns the new length. */
-static size_t drop_trusted(char *list, size_t len)
-{
-	size_t r = 0, w = 0;
-
-	while (r < len) {
-		size_t one = strnlen(list + r, len - r) + 1;
-
-		if (strncmp(list + r, "trusted.", 8) != 0) {
-			memmove(list + w, list + r, one);
-			w += one;
-		}
-		r += one;
-	}
-	return w;
-}
-
 /*
  * The xattr names of n, with listxattr conventions. Callers other than root do not see the
  * trusted namespace, as on the backing filesystem.
@@ -996,14 +973,7 @@ static ssize_t list_names(const struct snap_node *n, bool all, char *buf, size_t
 	if (!list)
 		return -ENOMEM;
 	len = engine_snap_listxattr(sfs.eng, &n->en, list, len);
-	if (len > 0)
-		len = (ssize_t)drop_trusted(list, len);
-	if (len > 0 && size) {
-		if ((size_t)len > size)
-			len = -ERANGE;
-		else
-			memcpy(buf, list, len);
-	}
+	len = sfs_filter_trusted(list, len, buf, size);
 	free(list);
 	return len;
 }

@@ -98,6 +98,18 @@ static size_t drop_trusted(char *list, size_t n)
 	return w;
 }
 
+ssize_t sfs_filter_trusted(char *list, ssize_t len, char *buf, size_t size)
+{
+	if (len > 0)
+		len = (ssize_t)drop_trusted(list, (size_t)len);
+	if (len > 0 && size) {
+		if ((size_t)len > size)
+			return -ERANGE;
+		memcpy(buf, list, (size_t)len);
+	}
+	return len;
+}
+
 /* listxattr for a caller that may not see trusted.*: ask for the whole list, then filter. */
 static ssize_t list_filtered(struct sfs_inode *in, int fd, char *buf, size_t size)
 {
@@ -116,14 +128,7 @@ static ssize_t list_filtered(struct sfs_inode *in, int fd, char *buf, size_t siz
 			break;
 		free(all); /* grew meanwhile: again */
 	}
-	if (n > 0)
-		n = (ssize_t)drop_trusted(all, n);
-	if (n > 0 && size) {
-		if ((size_t)n > size)
-			n = -ERANGE;
-		else
-			memcpy(buf, all, n);
-	}
+	n = sfs_filter_trusted(all, n, buf, size);
 	free(all);
 	return n;
 }

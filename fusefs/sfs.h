@@ -46,6 +46,15 @@ void sfs_dir_ops(struct fuse_lowlevel_ops *ops);
 void sfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 
 /*
+ * Pass a listxattr result on to a caller that may not see the trusted namespace (callers other
+ * than root, as on the backing filesystem): drop the trusted.* names from list (len bytes, or
+ * a negative errno, passed through), then copy what is left to buf with listxattr conventions
+ * (size 0 asks for the length only). list is borrowed and rewritten. Returns the length of
+ * what is left, -ERANGE when it does not fit in size, or len's errno.
+ */
+ssize_t sfs_filter_trusted(char *list, ssize_t len, char *buf, size_t size);
+
+/*
  * Hook the session's reads and writes of /dev/fuse (after fuse_session_mount) to negotiate
  * FUSE_HANDLE_KILLPRIV_V2 and to pass its per-request flags on: a write or open whose caller
  * lacks CAP_FSETID arrives with SFS_O_KILL_PRIV in fi->flags. Returns 0 or -1.
@@ -148,6 +157,17 @@ void sfs_snap_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 void sfs_snap_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, fuse_ino_t ino_out);
 void sfs_snap_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void sfs_snap_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/*
+ * Snapshots collected into a heap array: sfs_collect_snapshot is a callback for
+ * engine_snapshot_each() and engine_snapshot_list() (ctx is the array, started as { 0 }) that
+ * appends a copy of s. Returns 0 or -ENOMEM; the caller frees v, also after a failure.
+ */
+struct sfs_snap_array {
+	struct catalog_snapshot *v;
+	size_t n, cap;
+};
+int sfs_collect_snapshot(const struct catalog_snapshot *s, void *ctx);
 
 /*
  * The volume's control socket SRC/.snapfs/control, served by one thread (control.c documents

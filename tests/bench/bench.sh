@@ -44,7 +44,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=benchlib.sh
+source "$here/benchlib.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${REPS:=1}" "${BENCH_SIZE:=256M}" "${BENCH_RUNTIME:=5}" "${BENCH_DIRECT_RUNTIME:=3}"
@@ -57,9 +58,6 @@ BENCH_DIRECT_RUNTIME=${BENCH_DIRECT_RUNTIME:-10}
 BENCH_JOBS=${BENCH_JOBS:-16}
 BENCH_FILES=${BENCH_FILES:-20000}
 BENCH_FS=${BENCH_FS:-snapfs passthrough_ll bindfs ext4}
-BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
-SNAPFS_MOUNT_OPTS=${SNAPFS_MOUNT_OPTS:-}
-PTLL_SRC=${PTLL_SRC:-/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c}
 
 workloads=(seqwrite coldread randw1 randw16 direct meta)
 declare -A wl_title=(
@@ -75,15 +73,9 @@ declare -A wl_unit=(
 	[direct]="IOPS" [meta]="files/s"
 )
 
-die() {
-	echo "bench.sh: $*" >&2
-	exit 1
-}
-
 # ---- preconditions ----------------------------------------------------------------------------
 
-[ "$(id -u)" = 0 ] || die "must run as root (it mounts and writes /proc/sys/vm/drop_caches)"
-[ -c /dev/fuse ] || die "/dev/fuse is missing: FUSE is unusable here"
+bench_require_root
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, not '$REPS'"
 read -r -a fs_list <<<"$BENCH_FS"
 [ "${#fs_list[@]}" -gt 0 ] || die "BENCH_FS names no filesystem"
@@ -96,123 +88,32 @@ done
 need=(fio cc mountpoint fusermount3)
 [[ " ${fs_list[*]} " == *" bindfs "* ]] && need+=(bindfs)
 [[ " ${fs_list[*]} " == *" passthrough_ll "* ]] && need+=(pkg-config)
-for cmd in "${need[@]}"; do
-	command -v "$cmd" >/dev/null || die "'$cmd' is not installed"
-done
-
-if [ -z "${SNAPFS:-}" ]; then
-	build=${1:-$top/build}
-	if [ ! -f "$build/build.ninja" ]; then
-		echo "setting up a build in '$build'"
-		(cd "$top" && meson setup -Dtests=disabled "$build") >/dev/null ||
-			die "meson setup of '$build' failed"
-	fi
-	ninja -C "$build" cli/snapfs >/dev/null || die "building '$build/cli/snapfs' failed"
-	SNAPFS=$build/cli/snapfs
-fi
-[ -x "$SNAPFS" ] || die "snapfs binary '$SNAPFS' is not executable"
-SNAPFS=$(realpath "$SNAPFS")
-
-# passthrough_ll holds a descriptor for every inode the kernel knows, so the metadata workload
-# needs more than BENCH_FILES of them; every daemon gets the same limit, as high as allowed
-# (snapfs sizes its descriptor cache from it).
-ulimit -Hn 1048576 2>/dev/null || true
-ulimit -n "$(ulimit -Hn)"
+bench_require_commands "${need[@]}"
+bench_find_snapfs "${1:-}"
+# the metadata workload needs more than BENCH_FILES descriptors in passthrough_ll
+bench_raise_fd_limit
 
 # ---- temporary directory, mounts, cleanup -----------------------------------------------------
 
-T=$(mktemp -d "$BENCH_TMPDIR/snapfs-bench.XXXXXX")
-chmod 755 "$T"
-mkdir "$T/bin" "$T/log"
-results=$T/results.tsv
-: >"$results"
-declare -A daemon_pid=()
-
-cleanup() {
-	local rc=$? fs mnt pid i
-	trap - EXIT INT TERM
-	for fs in "${fs_list[@]}"; do
-		mnt=$T/$fs/mnt
-		if mountpoint -q "$mnt" 2>/dev/null; then
-			umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-		fi
-	done
-	for fs in "${!daemon_pid[@]}"; do
-		pid=${daemon_pid[$fs]}
-		kill "$pid" 2>/dev/null || true
-		for i in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_make_tmpdir snapfs-bench "${fs_list[@]}"
 
 cc -O2 -Wall -o "$T/bin/metabench" "$here/metabench.c" || die "cannot compile metabench.c"
 if [[ " ${fs_list[*]} " == *" passthrough_ll "* ]]; then
-	[ -f "$PTLL_SRC" ] || die "'$PTLL_SRC' is missing (package libfuse3-dev)"
-	# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-	cc -O2 -Wall -o "$T/bin/passthrough_ll" "$PTLL_SRC" $(pkg-config --cflags --libs fuse3) ||
-		die "cannot compile '$PTLL_SRC'"
+	bench_build_ptll
 fi
 
 # mount_fs FS: start the daemon of FS on $T/FS/mnt and wait until the mount is there.
 mount_fs() {
-	local fs=$1 src=$T/$1/src mnt=$T/$1/mnt log=$T/log/$1.log i
-	local -a extra
-	mkdir -p "$src" "$mnt"
-	case $fs in
-	ext4)
-		return 0
-		;;
-	snapfs)
-		read -r -a extra <<<"$SNAPFS_MOUNT_OPTS"
-		"$SNAPFS" mount -f "${extra[@]}" "$src" "$mnt" </dev/null >>"$log" 2>&1 &
-		;;
-	passthrough_ll)
-		"$T/bin/passthrough_ll" -f -o "source=$src,writeback" "$mnt" </dev/null >>"$log" 2>&1 &
-		;;
-	bindfs)
-		bindfs -f --multithreaded "$src" "$mnt" </dev/null >>"$log" 2>&1 &
-		;;
-	esac
-	daemon_pid[$fs]=$!
-	for i in $(seq 100); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "${daemon_pid[$fs]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$log" >&2
-	die "$fs did not mount on '$mnt'"
+	if [ "$1" = ext4 ]; then
+		mkdir -p "$T/ext4/src" "$T/ext4/mnt"
+	else
+		bench_mount "$1" "$1"
+	fi
 }
 
 # umount_fs FS: unmount FS and wait for its daemon to exit.
 umount_fs() {
-	local fs=$1 mnt=$T/$1/mnt pid i
-	[ "$fs" = ext4 ] && return 0
-	if [ "$fs" = snapfs ]; then
-		"$SNAPFS" umount "$mnt" || die "'snapfs umount $mnt' failed"
-	else
-		fusermount3 -u "$mnt" || die "cannot unmount $fs from '$mnt'"
-	fi
-	pid=${daemon_pid[$fs]}
-	for i in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && die "the $fs daemon (pid $pid) did not exit after unmount"
-	wait "$pid" || die "the $fs daemon exited with status $? (see $T/log/$fs.log)"
-	unset "daemon_pid[$fs]"
+	[ "$1" = ext4 ] || bench_umount "$1" "$1"
 }
 
 # dir_of FS: the directory the workloads use on FS.
@@ -224,11 +125,6 @@ dir_of() {
 	fi
 }
 
-drop_caches() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-}
-
 # fio_run FS NAME FIO-ARGS...: run one fio job on the test file of FS; prints its terse line.
 fio_run() {
 	local fs=$1 name=$2
@@ -236,12 +132,6 @@ fio_run() {
 	fio --name="$name" --filename="$(dir_of "$fs")/bench.dat" --ioengine=psync \
 		--size="$BENCH_SIZE" --output-format=terse --terse-version=3 "$@" \
 		2>>"$T/log/fio-$fs-$name.err"
-}
-
-# Terse format 3 fields: 7 read KiB/s, 8 read IOPS, 48 write KiB/s, 49 write IOPS.
-terse_field() {
-	awk -F';' -v f="$1" -v d="$2" \
-		'NR == 1 { printf "%." d "f\n", $f / (f == 7 || f == 48 ? 1024 : 1) }'
 }
 
 # run_workload ROUND WORKLOAD FS: measure and append one result line.
@@ -304,10 +194,7 @@ run_workload() {
 
 # ---- the run ----------------------------------------------------------------------------------
 
-echo "snapfs benchmark: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' \
-	/proc/meminfo), kernel $(uname -r)"
-echo "temporary directory $T on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
-echo "snapfs: $SNAPFS mount -f ${SNAPFS_MOUNT_OPTS:+$SNAPFS_MOUNT_OPTS }SRC MNT"
+bench_describe "snapfs benchmark"
 echo "open-file limit of the daemons: $(ulimit -n)"
 echo "REPS=$REPS BENCH_SIZE=$BENCH_SIZE BENCH_RUNTIME=$BENCH_RUNTIME" \
 	"BENCH_DIRECT_RUNTIME=$BENCH_DIRECT_RUNTIME BENCH_JOBS=$BENCH_JOBS BENCH_FILES=$BENCH_FILES"
@@ -452,10 +339,7 @@ if [ "$REPS" -gt 1 ]; then
 	done
 fi
 
-if [ -n "${BENCH_RESULTS:-}" ]; then
-	cp "$results" "$BENCH_RESULTS"
-	echo "raw results copied to $BENCH_RESULTS"
-fi
+bench_copy_results
 
 if [ "${BENCH_SNAPSHOTS:-0}" = 1 ]; then
 	echo

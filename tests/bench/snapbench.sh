@@ -58,7 +58,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=benchlib.sh
+source "$here/benchlib.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${REPS:=1}" "${SNAPBENCH_SIZE:=64M}" "${SNAPBENCH_RAND_IOS:=4096}"
@@ -70,136 +71,45 @@ SNAPBENCH_RAND_IOS=${SNAPBENCH_RAND_IOS:-16384}
 SNAPBENCH_FILES=${SNAPBENCH_FILES:-100000}
 SNAPBENCH_CREATES=${SNAPBENCH_CREATES:-5}
 SNAPBENCH_PTLL=${SNAPBENCH_PTLL:-1}
-BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
-SNAPFS_MOUNT_OPTS=${SNAPFS_MOUNT_OPTS:-}
-PTLL_SRC=${PTLL_SRC:-/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c}
-
-die() {
-	echo "snapbench.sh: $*" >&2
-	exit 1
-}
 
 # ---- preconditions ----------------------------------------------------------------------------
 
-[ "$(id -u)" = 0 ] || die "must run as root (it mounts and writes /proc/sys/vm/drop_caches)"
-[ -c /dev/fuse ] || die "/dev/fuse is missing: FUSE is unusable here"
+bench_require_root
 for v in REPS SNAPBENCH_RAND_IOS SNAPBENCH_FILES SNAPBENCH_CREATES; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
 need=(fio mountpoint fusermount3)
 [ "$SNAPBENCH_PTLL" = 1 ] && need+=(cc pkg-config)
-for cmd in "${need[@]}"; do
-	command -v "$cmd" >/dev/null || die "'$cmd' is not installed"
-done
-
-if [ -z "${SNAPFS:-}" ]; then
-	build=${1:-$top/build}
-	if [ ! -f "$build/build.ninja" ]; then
-		echo "setting up a build in '$build'"
-		(cd "$top" && meson setup -Dtests=disabled "$build") >/dev/null ||
-			die "meson setup of '$build' failed"
-	fi
-	ninja -C "$build" cli/snapfs >/dev/null || die "building '$build/cli/snapfs' failed"
-	SNAPFS=$build/cli/snapfs
-fi
-[ -x "$SNAPFS" ] || die "snapfs binary '$SNAPFS' is not executable"
-SNAPFS=$(realpath "$SNAPFS")
-
-# the same open-file limit as bench.sh gives its daemons
-ulimit -Hn 1048576 2>/dev/null || true
-ulimit -n "$(ulimit -Hn)"
+bench_require_commands "${need[@]}"
+bench_find_snapfs "${1:-}"
+bench_raise_fd_limit
 
 vols=(data one many)
 [ "$SNAPBENCH_PTLL" = 1 ] && vols+=(ptll)
 
 # ---- temporary directory, mounts, cleanup -----------------------------------------------------
 
-T=$(mktemp -d "$BENCH_TMPDIR/snapfs-snapbench.XXXXXX")
-chmod 755 "$T"
-mkdir "$T/bin" "$T/log"
-results=$T/results.tsv
-: >"$results"
-declare -A daemon_pid=()
+bench_make_tmpdir snapfs-snapbench "${vols[@]}"
 
-cleanup() {
-	local rc=$? v mnt pid i
-	trap - EXIT INT TERM
-	for v in "${vols[@]}"; do
-		mnt=$T/$v/mnt
-		if mountpoint -q "$mnt" 2>/dev/null; then
-			umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-		fi
-	done
-	for v in "${!daemon_pid[@]}"; do
-		pid=${daemon_pid[$v]}
-		kill "$pid" 2>/dev/null || true
-		for i in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "kept $T" >&2
+[ "$SNAPBENCH_PTLL" = 1 ] && bench_build_ptll
+
+# vol_kind VOL: the daemon that serves VOL.
+vol_kind() {
+	if [ "$1" = ptll ]; then
+		echo passthrough_ll
 	else
-		rm -rf "$T"
+		echo snapfs
 	fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-if [ "$SNAPBENCH_PTLL" = 1 ]; then
-	[ -f "$PTLL_SRC" ] || die "'$PTLL_SRC' is missing (package libfuse3-dev)"
-	# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-	cc -O2 -Wall -o "$T/bin/passthrough_ll" "$PTLL_SRC" $(pkg-config --cflags --libs fuse3) ||
-		die "cannot compile '$PTLL_SRC'"
-fi
 
 # mount_vol VOL: start the daemon of VOL on $T/VOL/mnt and wait until the mount is there.
 mount_vol() {
-	local v=$1 src=$T/$1/src mnt=$T/$1/mnt log=$T/log/$1.log i
-	local -a extra
-	mkdir -p "$src" "$mnt"
-	if [ "$v" = ptll ]; then
-		"$T/bin/passthrough_ll" -f -o "source=$src,writeback" "$mnt" </dev/null >>"$log" 2>&1 &
-	else
-		read -r -a extra <<<"$SNAPFS_MOUNT_OPTS"
-		"$SNAPFS" mount -f "${extra[@]}" "$src" "$mnt" </dev/null >>"$log" 2>&1 &
-	fi
-	daemon_pid[$v]=$!
-	for i in $(seq 100); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "${daemon_pid[$v]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$log" >&2
-	die "$v did not mount on '$mnt'"
+	bench_mount "$1" "$(vol_kind "$1")"
 }
 
 # umount_vol VOL: unmount VOL and wait for its daemon to exit.
 umount_vol() {
-	local v=$1 mnt=$T/$1/mnt pid i
-	if [ "$v" = ptll ]; then
-		fusermount3 -u "$mnt" || die "cannot unmount passthrough_ll from '$mnt'"
-	else
-		"$SNAPFS" umount "$mnt" || die "'snapfs umount $mnt' failed"
-	fi
-	pid=${daemon_pid[$v]}
-	for i in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && die "the $v daemon (pid $pid) did not exit after unmount"
-	wait "$pid" || die "the $v daemon exited with status $? (see $T/log/$v.log)"
-	unset "daemon_pid[$v]"
-}
-
-drop_caches() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
+	bench_umount "$1" "$(vol_kind "$1")"
 }
 
 # record ROUND CASE VALUE
@@ -214,12 +124,6 @@ fio_run() {
 	fio --name="$name" --filename="$file" --ioengine=psync --size="$SNAPBENCH_SIZE" \
 		--output-format=terse --terse-version=3 "$@" 2>>"$T/log/fio-$name.err" ||
 		die "fio $name failed on '$file' (see $T/log/fio-$name.err)"
-}
-
-# Terse format 3 fields: 7 read KiB/s, 48 write KiB/s, 49 write IOPS.
-terse_field() {
-	awk -F';' -v f="$1" -v d="$2" \
-		'NR == 1 { printf "%." d "f\n", $f / (f == 7 || f == 48 ? 1024 : 1) }'
 }
 
 # seq_over ROUND CASE VOL: sequential overwrite of VOL's data file.
@@ -315,10 +219,7 @@ cases=(seq_ptll seq_nosnap seq_snap read_live read_snap rand_ptll rand_nosnap ra
 
 # ---- setup ------------------------------------------------------------------------------------
 
-echo "snapfs snapshot benchmark: $(nproc) CPUs," \
-	"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
-echo "temporary directory $T on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
-echo "snapfs: $SNAPFS mount -f ${SNAPFS_MOUNT_OPTS:+$SNAPFS_MOUNT_OPTS }SRC MNT"
+bench_describe "snapfs snapshot benchmark"
 echo "REPS=$REPS SNAPBENCH_SIZE=$SNAPBENCH_SIZE SNAPBENCH_RAND_IOS=$SNAPBENCH_RAND_IOS" \
 	"SNAPBENCH_FILES=$SNAPBENCH_FILES SNAPBENCH_CREATES=$SNAPBENCH_CREATES"
 
@@ -497,7 +398,4 @@ for r in "${ratios[@]}"; do
 	}'
 done
 
-if [ -n "${BENCH_RESULTS:-}" ]; then
-	cp "$results" "$BENCH_RESULTS"
-	echo "raw results copied to $BENCH_RESULTS"
-fi
+bench_copy_results

@@ -61,6 +61,27 @@ expect_eq() {
 	fi
 }
 
+# refused DESCRIPTION PATTERN ARGS...: 'snapfs ARGS' fails with one line on stderr matching
+# PATTERN (grep -E), counted as a failure otherwise. Its output is left in $T/out and $T/err.
+refused() {
+	local what=$1 pattern=$2 rc=0
+	shift 2
+	"$SNAPFS" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		fail "$what: exit status 0"
+		return
+	fi
+	if [ "$(wc -l <"$T/err")" -ne 1 ]; then
+		fail "$what: expected one line on stderr, got: $(cat "$T/err")"
+		return
+	fi
+	if ! grep -qE -- "$pattern" "$T/err"; then
+		fail "$what: message '$(cat "$T/err")' does not match '$pattern'"
+		return
+	fi
+	pass "$what: $(cat "$T/err")"
+}
+
 # Require a usable /dev/fuse: a test that cannot mount fails and says why.
 require_fuse() {
 	if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then

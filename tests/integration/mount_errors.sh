@@ -5,26 +5,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_fuse
 
-# refused DESCRIPTION PATTERN ARGS...: the command fails with one stderr line matching PATTERN.
-refused() {
-	local what=$1 pattern=$2 rc=0
-	shift 2
-	"$SNAPFS" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ "$rc" -eq 0 ]; then
-		fail "$what: exit status 0"
-		return
-	fi
-	if [ "$(wc -l <"$T/err")" -ne 1 ]; then
-		fail "$what: expected one line on stderr, got: $(cat "$T/err")"
-		return
-	fi
-	if ! grep -qE -- "$pattern" "$T/err"; then
-		fail "$what: message '$(cat "$T/err")' does not match '$pattern'"
-		return
-	fi
-	pass "$what: $(cat "$T/err")"
-}
-
 no_state() {
 	[ ! -e "$1/.snapfs" ] || fail "$1/.snapfs was created"
 }

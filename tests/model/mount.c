@@ -72,12 +72,10 @@ static void show_argv(char *const argv[])
 		fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
 }
 
-static int mb_snap_create(struct backend *b, struct snap_rec *ret)
+/* run() for a snapfs command that must succeed: 0, or -EIO after saying which one failed. */
+static int run_cli(char *const argv[], char *out, size_t size)
 {
-	struct mount_backend *mb = b->priv;
-	char *argv[] = { (char *)mb->snapfs, (char *)"create", (char *)"-H", b->root, NULL };
-	char out[4096], *line, *save = NULL;
-	int r = run(argv, out, sizeof(out));
+	int r = run(argv, out, size);
 
 	if (r != 0) {
 		fprintf(stderr, "model: '");
@@ -85,6 +83,18 @@ static int mb_snap_create(struct backend *b, struct snap_rec *ret)
 		fprintf(stderr, "' failed (%d)\n", r);
 		return -EIO;
 	}
+	return 0;
+}
+
+static int mb_snap_create(struct backend *b, struct snap_rec *ret)
+{
+	struct mount_backend *mb = b->priv;
+	char *argv[] = { (char *)mb->snapfs, (char *)"create", (char *)"-H", b->root, NULL };
+	char out[4096], *line, *save = NULL;
+	int r = run_cli(argv, out, sizeof(out));
+
+	if (r < 0)
+		return r;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *id = line, *set = strchr(id, '\t'), *browse;
 
@@ -114,15 +124,8 @@ static int mb_snap_delete(struct backend *b, const struct snap_rec *s)
 	char *argv[] = { (char *)mb->snapfs, (char *)"delete", (char *)"shadows", (char *)"--id",
 			 (char *)s->id, b->root, NULL };
 	char out[4096];
-	int r = run(argv, out, sizeof(out));
 
-	if (r != 0) {
-		fprintf(stderr, "model: '");
-		show_argv(argv);
-		fprintf(stderr, "' failed (%d)\n", r);
-		return -EIO;
-	}
-	return 0;
+	return run_cli(argv, out, sizeof(out));
 }
 
 static int mb_snap_reader(struct backend *b, const struct snap_rec *s, struct reader **ret)
