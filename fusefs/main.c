@@ -11,7 +11,8 @@
  *   max_threads=N              worker threads (default 16)
  *
  * --diff-area DIR places the diff area (the preserved pre-images of changed data) in DIR
- * instead of SRC/.snapfs; it counts at the first mount of a volume, which records it.
+ * instead of SRC/.snapfs, and --chunk-size N sets the unit of copy-on-write; both count at the
+ * first mount of a volume, which records them (a later mount may repeat them, not change them).
  */
 #include "fusefs.h"
 #include "sfs.h"
@@ -40,7 +41,8 @@ struct mount_args {
 
 void sfs_mount_usage(void)
 {
-	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] [--diff-area DIR] SRC MNT\n"
+	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] [--diff-area DIR]\n"
+	       "                    [--chunk-size N] SRC MNT\n"
 	       "\n"
 	       "Serve the directory SRC at the mount point MNT. snapfs keeps its own state in\n"
 	       "SRC/.snapfs, which MNT never shows.\n"
@@ -51,6 +53,8 @@ void sfs_mount_usage(void)
 	       "                 keep the diff area (the data snapshots preserve) in the\n"
 	       "                 directory DIR rather than in SRC/.snapfs; taken into account\n"
 	       "                 at the first mount of SRC, which records it\n"
+	       "  --chunk-size N bytes copied per changed chunk: a power of two from 4K to\n"
+	       "                 1M (default 64K); fixed at the first mount of SRC\n"
 	       "  -o writeback   use the kernel's writeback cache (default)\n"
 	       "  -o no_writeback\n"
 	       "                 write through to SRC on every write(2)\n"
@@ -111,6 +115,26 @@ static int parse_opt(const char *opt, struct mount_args *a)
 	return 0;
 }
 
+/* N, NK or NM: a power of two from 4K to 1M. */
+static int parse_chunk_size(const char *v, uint32_t *ret)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || v[0] == '-')
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		n <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		n <<= 20, end++;
+	if (*end || n < 4096 || n > 1024 * 1024 || (n & (n - 1)))
+		return -EINVAL;
+	*ret = (uint32_t)n;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct mount_args *a)
 {
 	int i, npos = 0;
@@ -143,6 +167,15 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 				return -EINVAL;
 			}
 			sfs.opt.diff_area = a->diff_area;
+		} else if (strcmp(arg, "--chunk-size") == 0 ||
+			   strncmp(arg, "--chunk-size=", 13) == 0) {
+			const char *v = arg[12] == '=' ? arg + 13 : i + 1 < argc ? argv[++i] : "";
+
+			if (parse_chunk_size(v, &sfs.opt.chunk_size) < 0) {
+				fprintf(stderr, "snapfs mount: --chunk-size '%s': a power of two from "
+					"4K to 1M is needed\n", v);
+				return -EINVAL;
+			}
 		} else if (strncmp(arg, "-o", 2) == 0) {
 			char *list = strdup(arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : ""));
 			char *save = NULL, *opt;
@@ -326,6 +359,7 @@ static int open_engine(const struct mount_args *a)
 		.state_fd = sfs.vol->state_fd,
 		.state_path = path,
 		.diff_dir = sfs.opt.diff_area,
+		.chunk_size = sfs.opt.chunk_size,
 		.evicted = log_evicted,
 	};
 	int r;

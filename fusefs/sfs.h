@@ -23,6 +23,7 @@ struct sfs_options {
 	unsigned max_threads;
 	bool debug;
 	const char *diff_area; /* --diff-area DIR, at the first mount */
+	uint32_t chunk_size;   /* --chunk-size N, at the first mount; 0: the volume's or 64K */
 };
 
 struct sfs {

@@ -297,6 +297,19 @@ check "... changes nothing" test ! -e "$T/src3/.snapfs"
 refused "--diff-area: no directory" "snapfs mount: --diff-area needs a directory" \
 	mount "$T/src3" "$mnt2" --diff-area
 check "usage names --diff-area" bash -c "'$SNAPFS' mount --help | grep -q -- --diff-area"
+refused "--chunk-size: not a power of two" "snapfs mount: --chunk-size '3000'" \
+	mount --chunk-size 3000 "$T/src3" "$mnt2"
+check "... changes nothing" test ! -e "$T/src3/.snapfs"
+sfs_mount "$T/src3" "$mnt2" --chunk-size 16K
+expect_eq "--chunk-size is the volume's chunk size" 16384 \
+	"$("$SNAPFS" get -H chunksize "$mnt2" | cut -f2)"
+sfs_umount "$mnt2"
+refused "--chunk-size cannot change" "the volume's chunk size is 16384; it cannot change to 8192" \
+	mount --chunk-size 8K "$T/src3" "$mnt2"
+sfs_mount "$T/src3" "$mnt2"
+expect_eq "... and stays without the option" 16384 \
+	"$("$SNAPFS" get -H chunksize "$mnt2" | cut -f2)"
+sfs_umount "$mnt2"
 sfs_umount "$mnt"
 check "unmount removes the socket" test ! -e "$src/.snapfs/control"
 # a socket left by a daemon that was killed does not stop the next mount
