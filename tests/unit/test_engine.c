@@ -244,7 +244,7 @@ static void test_persists_across_reopen(void **state)
 	engine_close(f->e);
 	assert_int_equal(open_engine(f), 0);
 	assert_int_equal(engine_snap_root(f->e, "nonexistent", &s1), -ENOENT);
-	/* the snapshot is found again by listing */
+	/* after the restart, the epoch goes on: a new snapshot holds what was written before it */
 	struct catalog_snapshot s;
 	assert_int_equal(engine_snapshot_create(f->e, NULL, &s), 0);
 	write_file(f, "p", "third!", 0);
