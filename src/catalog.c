@@ -25,6 +25,15 @@
  *   attrs(..., nlink INTEGER NOT NULL DEFAULT 1)
  *   INDEX names_fid ON names(fid)
  *
+ * version 4 adds the snapshots kept as whole directory trees (a finished complete copy, a
+ * snapshot made by the filesystem). The queries that decide which rows are needed look at
+ * snapshots only, so a tree pins no rows. A complete copy is in both tables for a while: a
+ * tree for listing and new lookups, still in snapshots for the readers that opened it through
+ * the journal, until catalog_journal_release(). bytes is what the tree occupies (0 when
+ * unknown or shared).
+ *
+ *   trees(id TEXT PRIMARY KEY, set_id, epoch INTEGER UNIQUE, created_ns, browse, bytes)
+ *
  * Every versioned row (chunk, attributes, directory entry) holds its object as it was before
  * the object's first change in the row's epoch. Row lifetime: a row at epoch e is read by the
  * snapshots s with pe <= s < e, where pe is the epoch of the row before it for the same object
@@ -47,7 +56,7 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /*
  * Prepared statements are kept, by their SQL text, and reused: compiling a query costs more
@@ -91,8 +100,20 @@ static const char schema_v3[] =
 	"ALTER TABLE attrs ADD COLUMN nlink INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX names_fid ON names(fid);";
 
+static const char schema_v4[] =
+	"CREATE TABLE trees(id TEXT PRIMARY KEY, set_id TEXT NOT NULL,"
+	" epoch INTEGER NOT NULL UNIQUE, created_ns INTEGER NOT NULL, browse TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL DEFAULT 0);";
+
 /* The schema steps: steps[v] takes version v to v + 1. */
-static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
+static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3,
+						  schema_v4 };
+
+/* Every snapshot's columns, journal-served and trees alike (read_snapshot's order). */
+#define ALL_SNAPSHOTS                                                                        \
+	"SELECT id, set_id, epoch, created_ns, browse, 0 AS tree, 0 AS bytes FROM snapshots"  \
+	" WHERE id NOT IN (SELECT id FROM trees)"                                             \
+	" UNION ALL SELECT id, set_id, epoch, created_ns, browse, 1, bytes FROM trees"
 
 /* The epoch of the row before (fid, chunk, epoch), or 0. */
 #define PREV_EPOCH                                                                           \
@@ -374,7 +395,8 @@ int catalog_snapshot_create(struct catalog *cat, struct catalog_snapshot *snap)
 	r = exec(cat, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
-	r = prepare(cat, "INSERT INTO snapshots VALUES(?, ?, ?, ?, ?)", &st);
+	r = prepare(cat, snap->tree ? "INSERT INTO trees VALUES(?, ?, ?, ?, ?, 0)" :
+		    "INSERT INTO snapshots VALUES(?, ?, ?, ?, ?)", &st);
 	if (r < 0)
 		goto out_rollback;
 	sqlite3_bind_text(st, 1, snap->id, -1, SQLITE_STATIC);
@@ -407,6 +429,8 @@ static void read_snapshot(sqlite3_stmt *st, struct catalog_snapshot *s)
 	s->epoch = (uint64_t)sqlite3_column_int64(st, 2);
 	s->created_ns = sqlite3_column_int64(st, 3);
 	snprintf(s->browse, sizeof(s->browse), "%s", (const char *)sqlite3_column_text(st, 4));
+	s->tree = sqlite3_column_int(st, 5) != 0;
+	s->diff_bytes = (uint64_t)sqlite3_column_int64(st, 6);
 }
 
 /* Make room in the heap array *arr (capacity *cap) for element n; 0 or -ENOMEM. */
@@ -426,13 +450,18 @@ static int make_room(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-/* All snapshots, oldest first, in a heap array the caller frees. */
-static int load_snapshots(struct catalog *cat, struct catalog_snapshot **ret, size_t *ret_n)
+/*
+ * The snapshots the journal serves (trees too when all), oldest first, in a heap array the
+ * caller frees.
+ */
+static int load_snapshots(struct catalog *cat, bool all_kinds, struct catalog_snapshot **ret,
+			  size_t *ret_n)
 {
 	struct catalog_snapshot *all = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
-	int r = prepare(cat, "SELECT id, set_id, epoch, created_ns, browse FROM snapshots "
+	int r = prepare(cat, all_kinds ? ALL_SNAPSHOTS " ORDER BY epoch" :
+			"SELECT id, set_id, epoch, created_ns, browse, 0, 0 FROM snapshots "
 			"ORDER BY epoch", &st), rc;
 
 	if (r < 0)
@@ -476,7 +505,7 @@ int catalog_snapshot_each(struct catalog *cat,
 {
 	struct catalog_snapshot *snaps = NULL;
 	size_t n = 0;
-	int r = load_snapshots(cat, &snaps, &n);
+	int r = load_snapshots(cat, true, &snaps, &n);
 
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fn(&snaps[i], ctx);
@@ -487,14 +516,16 @@ int catalog_snapshot_each(struct catalog *cat,
 int catalog_snapshot_list(struct catalog *cat,
 			  int (*fn)(const struct catalog_snapshot *snap, void *ctx), void *ctx)
 {
-	struct catalog_snapshot *snaps;
+	struct catalog_snapshot *snaps = NULL, *all = NULL;
 	sqlite3_stmt *st;
-	size_t n;
+	size_t n, nall, j = 0;
 	int r, rc;
 
-	r = load_snapshots(cat, &snaps, &n);
+	r = load_snapshots(cat, false, &snaps, &n);
+	if (r == 0)
+		r = load_snapshots(cat, true, &all, &nall);
 	if (r < 0)
-		return r;
+		goto out_free;
 	/* a row whose interval [pe, e) holds exactly one snapshot is that snapshot's alone */
 	r = prepare(cat, "SELECT c.len, c.epoch, " PREV_EPOCH " FROM chunks c", &st);
 	if (r < 0)
@@ -512,18 +543,24 @@ int catalog_snapshot_list(struct catalog *cat,
 		r = map_rc(cat, rc);
 		goto out_free;
 	}
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = fn(&snaps[i], ctx);
+	/* both lists are in epoch order: the journal's counts go to their places in the whole */
+	for (size_t i = 0; i < nall && r == 0; i++) {
+		while (j < n && snaps[j].epoch < all[i].epoch)
+			j++;
+		if (!all[i].tree && j < n)
+			all[i].diff_bytes = snaps[j].diff_bytes;
+		r = fn(&all[i], ctx);
+	}
 out_free:
 	free(snaps);
+	free(all);
 	return r;
 }
 
 int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_snapshot *ret)
 {
 	sqlite3_stmt *st;
-	int r = prepare(cat, "SELECT id, set_id, epoch, created_ns, browse FROM snapshots "
-			"WHERE id = ?", &st), rc;
+	int r = prepare(cat, "SELECT * FROM (" ALL_SNAPSHOTS ") WHERE id = ?", &st), rc;
 
 	if (r < 0)
 		return r;
@@ -632,31 +669,23 @@ static int delete_unneeded_meta(struct catalog *cat, uint64_t s)
 	return r;
 }
 
-int catalog_snapshot_delete(struct catalog *cat, const char *id,
-			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
+/*
+ * Drop the journal-served snapshot victim (its row already gone or moved, inside the caller's
+ * transaction): delete the rows no remaining snapshot needs; the chunk rows freed go to *ret.
+ */
+static int drop_rows_of(struct catalog *cat, const struct catalog_snapshot *victim,
+			struct catalog_chunk **ret, size_t *ret_n)
 {
-	struct catalog_snapshot victim, *snaps = NULL;
+	struct catalog_snapshot *snaps = NULL;
 	struct catalog_chunk *rows = NULL;
 	sqlite3_stmt *st;
 	size_t n, nrows = 0;
-	int r;
+	int r = load_snapshots(cat, false, &snaps, &n);
 
-	r = exec(cat, "BEGIN IMMEDIATE");
-	if (r < 0)
-		return r;
-	r = catalog_snapshot_get(cat, id, &victim);
 	if (r == 0)
-		r = prepare(cat, "DELETE FROM snapshots WHERE id = ?", &st);
-	if (r < 0)
-		goto out_rollback;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	r = run(cat, st);
+		r = unneeded_rows(cat, victim->epoch, snaps, n, &rows, &nrows);
 	if (r == 0)
-		r = load_snapshots(cat, &snaps, &n);
-	if (r == 0)
-		r = unneeded_rows(cat, victim.epoch, snaps, n, &rows, &nrows);
-	if (r == 0)
-		r = delete_unneeded_meta(cat, victim.epoch);
+		r = delete_unneeded_meta(cat, victim->epoch);
 	if (r == 0)
 		r = prepare(cat, "DELETE FROM chunks WHERE fid = ? AND chunk = ? AND epoch = ?", &st);
 	if (r == 0) {
@@ -664,20 +693,112 @@ int catalog_snapshot_delete(struct catalog *cat, const char *id,
 			r = delete_chunk(cat, st, &rows[i]);
 		finish(cat, st);
 	}
+	free(snaps);
+	if (r < 0) {
+		free(rows);
+		return r;
+	}
+	*ret = rows;
+	*ret_n = nrows;
+	return 0;
+}
+
+/* Run sql (one text parameter: id) inside the current transaction. */
+static int run_with_id(struct catalog *cat, const char *sql, const char *id)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, sql, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run(cat, st);
+}
+
+/*
+ * Delete snapshot id: from the trees when tree, from the journal when journal (with the rows no
+ * other snapshot needs; release is called for each chunk row freed). -ENOENT when it is in
+ * neither place asked for.
+ */
+static int remove_snapshot(struct catalog *cat, const char *id, bool tree, bool journal,
+			   void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
+{
+	struct catalog_snapshot victim = { 0 };
+	struct catalog_chunk *rows = NULL;
+	size_t nrows = 0;
+	bool found = false;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = exec(cat, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	if (tree) {
+		r = run_with_id(cat, "DELETE FROM trees WHERE id = ?", id);
+		found = sqlite3_changes(cat->db) > 0;
+	}
+	if (r == 0 && journal)
+		r = prepare(cat, "SELECT id, set_id, epoch, created_ns, browse, 0, 0 FROM snapshots"
+			    " WHERE id = ?", &st);
+	if (r == 0 && journal) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			read_snapshot(st, &victim);
+		finish(cat, st);
+		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(cat, rc);
+		if (r == 0 && rc == SQLITE_ROW) {
+			found = true;
+			r = run_with_id(cat, "DELETE FROM snapshots WHERE id = ?", id);
+			if (r == 0)
+				r = drop_rows_of(cat, &victim, &rows, &nrows);
+		}
+	}
+	if (r == 0 && !found)
+		r = -ENOENT;
 	if (r == 0)
 		r = exec(cat, "COMMIT");
-	if (r < 0)
-		goto out_rollback;
+	if (r < 0) {
+		(void)exec(cat, "ROLLBACK");
+		return r;
+	}
 	for (size_t i = 0; release && i < nrows; i++)
 		release(&rows[i], ctx);
 	free(rows);
-	free(snaps);
 	return (int)nrows;
-out_rollback:
-	(void)exec(cat, "ROLLBACK");
-	free(rows);
-	free(snaps);
+}
+
+int catalog_snapshot_delete(struct catalog *cat, const char *id,
+			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
+{
+	return remove_snapshot(cat, id, true, true, release, ctx);
+}
+
+int catalog_tree_add(struct catalog *cat, const char *id, uint64_t bytes)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "INSERT INTO trees SELECT id, set_id, epoch, created_ns, browse, ?2"
+			" FROM snapshots WHERE id = ?1", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)(bytes & INT64_MAX));
+	r = run(cat, st);
+	if (r == 0 && sqlite3_changes(cat->db) == 0)
+		r = -ENOENT;
 	return r;
+}
+
+int catalog_journal_release(struct catalog *cat, const char *id,
+			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx)
+{
+	struct catalog_snapshot s;
+	int r = catalog_snapshot_get(cat, id, &s);
+
+	if (r == 0 && !s.tree)
+		r = -EINVAL;
+	return r < 0 ? r : remove_snapshot(cat, id, false, true, release, ctx);
 }
 
 int catalog_file_id(struct catalog *cat, const void *handle, size_t len, int64_t *ret_fid)
@@ -985,7 +1106,7 @@ int catalog_fid_named(struct catalog *cat, int64_t fid)
 int catalog_snapshot_count(struct catalog *cat)
 {
 	int64_t n;
-	int r = query_int(cat, "SELECT count(*) FROM snapshots", &n);
+	int r = query_int(cat, "SELECT count(*) FROM (" ALL_SNAPSHOTS ")", &n);
 
 	return r < 0 ? r : (int)n;
 }
@@ -1027,6 +1148,27 @@ int catalog_name_last(struct catalog *cat, int64_t dir, const char *name, uint64
 {
 	return last_epoch(cat, "SELECT COALESCE(max(epoch), 0) FROM names WHERE dir = ?1 AND"
 			  " name = ?2", dir, name, strlen(name), 0, ret);
+}
+
+int catalog_journal_count(struct catalog *cat)
+{
+	int64_t n;
+	int r = query_int(cat, "SELECT count(*) FROM snapshots", &n);
+
+	return r < 0 ? r : (int)n;
+}
+
+int catalog_journal_has(struct catalog *cat, uint64_t epoch)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT 1 FROM snapshots WHERE epoch = ?", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)epoch);
+	rc = sqlite3_step(st);
+	finish(cat, st);
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
 }
 
 int catalog_newest_epoch(struct catalog *cat, uint64_t *ret)

@@ -34,6 +34,7 @@ struct catalog_snapshot {
 	int64_t created_ns;        /* creation time, ns since the epoch, UTC */
 	uint64_t epoch;            /* the volume's epoch the snapshot holds */
 	uint64_t diff_bytes;       /* diff-area bytes that deleting it would free */
+	bool tree;                 /* kept as a whole directory tree, not served by the journal */
 };
 
 struct catalog_chunk {
@@ -81,8 +82,8 @@ uint64_t catalog_epoch(const struct catalog *cat);
 
 /*
  * Record a snapshot of the current epoch and move the volume to the next, in one transaction.
- * snap's id, set_id, browse and created_ns are the caller's; its epoch is filled in. -EEXIST
- * when the id is taken.
+ * snap's id, set_id, browse, created_ns and tree are the caller's; its epoch is filled in.
+ * -EEXIST when the id is taken.
  */
 int catalog_snapshot_create(struct catalog *cat, struct catalog_snapshot *snap);
 
@@ -106,6 +107,20 @@ int catalog_snapshot_get(struct catalog *cat, const char *id, struct catalog_sna
  * space. Returns the number of rows released, or -ENOENT for an unknown id.
  */
 int catalog_snapshot_delete(struct catalog *cat, const char *id,
+			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx);
+
+/*
+ * Record that snapshot id (served by the journal) is also kept as a tree of bytes bytes: it is
+ * listed as a tree from now on, and its journal rows stay until catalog_journal_release().
+ * -ENOENT for an id the journal does not serve.
+ */
+int catalog_tree_add(struct catalog *cat, const char *id, uint64_t bytes);
+
+/*
+ * Take the tree snapshot id out of the journal: its rows no other snapshot needs go as by
+ * catalog_snapshot_delete. -ENOENT when the journal does not hold it, -EINVAL for no tree.
+ */
+int catalog_journal_release(struct catalog *cat, const char *id,
 			    void (*release)(const struct catalog_chunk *c, void *ctx), void *ctx);
 
 /* The stable id of the file with this handle, created on first use. */
@@ -195,10 +210,14 @@ int catalog_chunk_last(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 int catalog_attr_last(struct catalog *cat, int64_t fid, uint64_t *ret);
 int catalog_name_last(struct catalog *cat, int64_t dir, const char *name, uint64_t *ret);
 
-/* The epoch of the newest snapshot, 0 without snapshots. */
+/* The epoch of the newest snapshot the journal serves, 0 without one. */
 int catalog_newest_epoch(struct catalog *cat, uint64_t *ret);
 
-/* The number of snapshots. */
+/* The number of snapshots the journal serves; whether it serves the one at epoch (1 or 0). */
+int catalog_journal_count(struct catalog *cat);
+int catalog_journal_has(struct catalog *cat, uint64_t epoch);
+
+/* The number of snapshots, trees included. */
 int catalog_snapshot_count(struct catalog *cat);
 
 #endif

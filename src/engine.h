@@ -2,7 +2,8 @@
  * The snapshot engine of a volume: the provider seam between the daemon (fusefs/) and the
  * catalog and diff area. The daemon calls it around every change of the live tree and for
  * every read of a snapshot; the engine never includes FUSE headers, so it is tested without a
- * mount. engine_cow.c is the copy-on-write provider.
+ * mount. engine_cow.c holds what every provider shares and the copy-on-write journal;
+ * provider.h says how the providers (copy-on-write, complete copy, btrfs) differ.
  *
  * Objects are named by descriptors on the backing files (O_PATH is enough unless said
  * otherwise); the engine finds their identity itself (name_to_handle_at), so its callers keep
@@ -37,6 +38,8 @@
 #define ENGINE_PROP_MAXSHADOW "maxshadowcopies"           /* shown under .snapshots/ */
 #define ENGINE_PROP_NOSNAP "filesnottosnapshot"           /* patterns, ':'-separated */
 #define ENGINE_PROP_DIFFAREA "diffarea"                   /* directory of the diff area */
+#define ENGINE_PROP_PROVIDER "provider"                   /* fixed at the first mount */
+#define ENGINE_PROP_METHOD "method"                       /* the provider's; read-only */
 
 #define ENGINE_MAX_SNAPSHOTS 512
 #define ENGINE_DEFAULT_CHUNK (64u * 1024)
@@ -44,6 +47,8 @@
 
 /* Name of the directory under the state directory that keeps unlinked files snapshots need. */
 #define ENGINE_GRAVEYARD "graveyard"
+/* Name of the directory (in the state directory or the diff area) of the snapshot trees. */
+#define ENGINE_TREES "trees"
 
 struct engine;
 
@@ -60,6 +65,19 @@ struct engine_params {
 	 * its bound maxsize, or (maxsize 0) its filesystem full.
 	 */
 	void (*evicted)(const struct catalog_snapshot *s, uint64_t maxsize);
+	/*
+	 * The provider, at the first mount: by name, or the first that makes snapshots by method
+	 * ("cow", "row", "clone") and can serve SRC; NULL for the volume's own or copy-on-write.
+	 * Naming another than the volume's is refused.
+	 */
+	const char *provider;
+	const char *method;
+	/*
+	 * Called (may be NULL) from a background thread when snapshot s became a tree (a complete
+	 * copy finished). Nodes of its journal view stay valid until engine_journal_release(),
+	 * which the caller calls once it holds none; without the callback that happens at once.
+	 */
+	void (*tree_ready)(struct engine *e, const struct catalog_snapshot *s);
 };
 
 /*
@@ -131,6 +149,12 @@ int engine_snapshot_each(struct engine *e,
 /* Delete a snapshot and free what no other snapshot needs. -ENOENT for an unknown id. */
 int engine_snapshot_delete(struct engine *e, const char *id);
 
+/* After tree_ready: free the journal rows that only the tree snapshot id needed. */
+int engine_journal_release(struct engine *e, const char *id);
+
+/* The volume's provider (provider.h). */
+const struct provider *engine_provider(struct engine *e);
+
 /*
  * Properties. get writes the value (the default when unset) into buf; set validates the value
  * and refuses with a reason in msg (-EINVAL for a bad value, -EPERM for chunksize).
@@ -146,9 +170,12 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
  * (in its own table of node ids) as long as it likes; they hold no resources.
  */
 #define ENGINE_HANDLE_MAX 40
+#define ENGINE_NODE_TREE 1       /* an object of a snapshot tree, not of the live tree */
+#define ENGINE_NODE_ROOT 2       /* the root of a snapshot tree */
 struct engine_node {
 	uint64_t epoch;          /* the snapshot's epoch */
 	int64_t fid;             /* catalog id, 0 when the object has none (never changed) */
+	unsigned flags;          /* ENGINE_NODE_* */
 	mode_t type;             /* S_IFMT bits */
 	int handle_type;
 	unsigned handle_bytes;

@@ -1,7 +1,10 @@
 /*
- * engine_cow.c: the copy-on-write provider. The live tree stays in SRC and is changed in
+ * engine_cow.c: what every provider shares (the gate, snapshot creation and deletion, limits,
+ * properties) and the copy-on-write journal. The live tree stays in SRC and is changed in
  * place; before a change destroys something a snapshot still reads, the old state goes to the
  * catalog (attributes, directory entries) and to the diff area (chunks), and is durable first.
+ * The journal runs while a snapshot it serves exists: always for the copy-on-write provider,
+ * until the copy is complete for the clone provider, never for the btrfs one.
  *
  * Decisions a newcomer asks about:
  *
@@ -1036,19 +1039,36 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 	if (s.created_ns / 1000000000LL <= sec) /* the clock went back */
 		s.created_ns = (sec + 1) * 1000000000LL;
 	browse_name(s.created_ns / 1000000000LL, s.browse);
-	pthread_mutex_lock(&e->cat_lock);
-	r = catalog_snapshot_create(e->cat, &s);
-	pthread_mutex_unlock(&e->cat_lock);
+	/* an offloading provider makes the tree now; a crash before the row leaves an orphan */
+	if (e->prov->tree_make) {
+		s.tree = true;
+		r = e->prov->tree_make(e->src_fd, e->trees_fd, s.id);
+		if (r < 0)
+			snap_log(LOG_ERR, "provider %s: cannot make snapshot %s: %s", e->prov->name,
+				 s.id, strerror(-r));
+	}
+	if (r == 0) {
+		pthread_mutex_lock(&e->cat_lock);
+		r = catalog_snapshot_create(e->cat, &s);
+		pthread_mutex_unlock(&e->cat_lock);
+		if (r < 0 && s.tree)
+			(void)e->prov->tree_remove(e->trees_fd, s.id);
+	}
 	if (r == 0) {
 		table_clear(e);
 		e->fresh_epoch = true;
-		atomic_store(&e->newest, s.epoch);
 		atomic_store(&e->epoch, s.epoch + 1);
-		atomic_fetch_add(&e->nsnaps, 1);
+		if (!s.tree) {
+			atomic_store(&e->newest, s.epoch);
+			atomic_fetch_add(&e->nsnaps, 1);
+		}
 	}
 	pthread_rwlock_unlock(&e->gate);
-	if (r == 0)
+	if (r == 0) {
 		*ret = s;
+		if (e->prov->created)
+			e->prov->created(e, &s);
+	}
 out:
 	pthread_mutex_unlock(&e->create_lock);
 	return r;
@@ -1113,21 +1133,80 @@ static void graveyard_sweep(struct engine *e)
 	closedir(d);
 }
 
-static int delete_locked(struct engine *e, const char *id)
+/* What the journal serves changed: its snapshot count and newest epoch. Under cat_lock. */
+static void journal_refresh(struct engine *e)
 {
 	uint64_t newest = 0;
-	int r;
+	int n = catalog_journal_count(e->cat);
 
+	if (catalog_newest_epoch(e->cat, &newest) == 0)
+		atomic_store(&e->newest, newest);
+	if (n >= 0)
+		atomic_store(&e->nsnaps, n);
+}
+
+static int delete_locked(struct engine *e, const char *id)
+{
+	struct catalog_snapshot s;
+	int r = catalog_snapshot_get(e->cat, id, &s);
+
+	if (r < 0)
+		return r;
 	/* readers of the snapshot look again after their read (engine_snap_read) */
 	atomic_fetch_add(&e->del_seq, 1);
 	r = catalog_snapshot_delete(e->cat, id, release_chunk, e);
 	if (r < 0)
 		return r;
-	if (catalog_newest_epoch(e->cat, &newest) == 0)
-		atomic_store(&e->newest, newest);
-	atomic_fetch_sub(&e->nsnaps, 1);
+	journal_refresh(e);
+	if (s.tree) {
+		/* the row went first: a tree a crash leaves behind is removed at the next open */
+		r = e->prov->tree_remove ? e->prov->tree_remove(e->trees_fd, id) :
+		    tree_remove_all(e->trees_fd, id);
+		if (r < 0)
+			snap_log(LOG_ERR, "snapshot %s: cannot remove its tree: %s", id, strerror(-r));
+	}
 	graveyard_sweep(e);
 	return 0;
+}
+
+int engine_journal_release(struct engine *e, const char *id)
+{
+	int r;
+
+	pthread_mutex_lock(&e->cat_lock);
+	atomic_fetch_add(&e->del_seq, 1);
+	r = catalog_journal_release(e->cat, id, release_chunk, e);
+	if (r >= 0) {
+		journal_refresh(e);
+		graveyard_sweep(e);
+		r = 0;
+	}
+	pthread_mutex_unlock(&e->cat_lock);
+	return r;
+}
+
+int engine_tree_done(struct engine *e, const struct catalog_snapshot *s, uint64_t bytes)
+{
+	struct catalog_snapshot t;
+	int r;
+
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_tree_add(e->cat, s->id, bytes);
+	if (r == 0)
+		r = catalog_snapshot_get(e->cat, s->id, &t);
+	pthread_mutex_unlock(&e->cat_lock);
+	if (r < 0)
+		return r;
+	if (e->tree_ready)
+		e->tree_ready(e, &t);
+	else
+		r = engine_journal_release(e, s->id);
+	return r;
+}
+
+const struct provider *engine_provider(struct engine *e)
+{
+	return e->prov;
 }
 
 int engine_snapshot_delete(struct engine *e, const char *id)
@@ -1154,6 +1233,8 @@ static const struct prop props[] = {
 	{ ENGINE_PROP_MAXSHADOW, "64" },
 	{ ENGINE_PROP_NOSNAP, "" },
 	{ ENGINE_PROP_DIFFAREA, "" },
+	{ ENGINE_PROP_PROVIDER, "cow" },
+	{ ENGINE_PROP_METHOD, "cow" },
 };
 
 static const struct prop *find_prop(const char *name)
@@ -1216,6 +1297,12 @@ int engine_prop_get(struct engine *e, const char *name, char *buf, size_t size)
 
 	if (!p)
 		return -ENOENT;
+	if (strcmp(name, ENGINE_PROP_METHOD) == 0) {
+		if (strlen(e->prov->method) >= size)
+			return -ERANGE;
+		strcpy(buf, e->prov->method);
+		return (int)strlen(buf);
+	}
 	pthread_mutex_lock(&e->cat_lock);
 	r = catalog_prop_get(e->cat, name, buf, size);
 	pthread_mutex_unlock(&e->cat_lock);
@@ -1240,7 +1327,8 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
 		snprintf(msg, msglen, "unknown property '%s'", name);
 		return -ENOENT;
 	}
-	if (strcmp(name, ENGINE_PROP_CHUNKSIZE) == 0 || strcmp(name, ENGINE_PROP_DIFFAREA) == 0) {
+	if (strcmp(name, ENGINE_PROP_CHUNKSIZE) == 0 || strcmp(name, ENGINE_PROP_DIFFAREA) == 0 ||
+	    strcmp(name, ENGINE_PROP_PROVIDER) == 0 || strcmp(name, ENGINE_PROP_METHOD) == 0) {
 		snprintf(msg, msglen, "property '%s' is fixed when the volume is first mounted",
 			 name);
 		return -EPERM;
@@ -1278,6 +1366,45 @@ static int check_chunk_size(uint64_t cs)
 	return cs >= 4096 && cs <= 1024 * 1024 && (cs & (cs - 1)) == 0 ? 0 : -EINVAL;
 }
 
+/* Choose the provider at the first open; check it, and that it can still serve SRC, later. */
+static int setup_provider(struct engine *e, const struct engine_params *p, char *msg,
+			  size_t msglen)
+{
+	char buf[64], why[512];
+	int r = catalog_prop_get(e->cat, ENGINE_PROP_PROVIDER, buf, sizeof(buf));
+
+	if (r == -ENOENT && catalog_snapshot_count(e->cat) > 0)
+		snprintf(buf, sizeof(buf), "cow"); /* a volume from before providers */
+	else if (r == -ENOENT) {
+		e->prov = provider_choose(p->provider, p->method, p->src_fd, why, sizeof(why));
+		if (!e->prov) {
+			snprintf(msg, msglen, "%s", why);
+			return -EOPNOTSUPP;
+		}
+		return catalog_prop_set(e->cat, ENGINE_PROP_PROVIDER, e->prov->name);
+	} else if (r < 0) {
+		return r;
+	}
+	e->prov = provider_find(buf);
+	if (!e->prov) {
+		snprintf(msg, msglen, "catalog: unknown provider '%s'", buf);
+		return -EUCLEAN;
+	}
+	if ((p->provider && strcmp(p->provider, e->prov->name) != 0) ||
+	    (p->method && strcmp(p->method, e->prov->method) != 0)) {
+		snprintf(msg, msglen, "the volume's snapshots are made by provider '%s' (%s); it "
+			 "cannot change to %s '%s'", e->prov->name,
+			 provider_method_name(e->prov->method), p->provider ? "provider" : "method",
+			 p->provider ? p->provider : p->method);
+		return -EINVAL;
+	}
+	r = e->prov->probe(p->src_fd, why, sizeof(why));
+	if (r < 0)
+		snprintf(msg, msglen, "provider '%s' cannot serve this volume: %s", e->prov->name,
+			 why);
+	return r;
+}
+
 /* Fix the chunk size and the diff area's directory at the first open; check them later. */
 static int setup_fixed_props(struct engine *e, const struct engine_params *p, char *diff_path,
 			     size_t dsize, char *msg, size_t msglen)
@@ -1310,6 +1437,9 @@ static int setup_fixed_props(struct engine *e, const struct engine_params *p, ch
 	}
 	if (r < 0)
 		return r;
+	r = setup_provider(e, p, msg, msglen);
+	if (r < 0)
+		return r;
 	r = catalog_prop_get(e->cat, ENGINE_PROP_DIFFAREA, diff_path, dsize);
 	if (r == -ENOENT) {
 		if (p->diff_dir && !realpath(p->diff_dir, diff_path)) {
@@ -1331,6 +1461,61 @@ static int setup_fixed_props(struct engine *e, const struct engine_params *p, ch
 	return r;
 }
 
+static int release_tree_journal(const struct catalog_snapshot *s, void *ctx)
+{
+	struct engine *e = ctx;
+	int r = s->tree ? catalog_journal_release(e->cat, s->id, release_chunk, e) : 0;
+
+	return r == -ENOENT || r > 0 ? 0 : r;
+}
+
+static int tree_known(const struct catalog_snapshot *s, void *ctx)
+{
+	return s->tree && strcmp(s->id, ctx) == 0;
+}
+
+/*
+ * Open the trees directory (in the diff area or the state directory, as the provider keeps
+ * them) and remove what no tree snapshot names: left by a crash or an unfinished copy.
+ */
+static int open_trees(struct engine *e, char *msg, size_t msglen)
+{
+	int base = e->prov->trees_in_diff_area ? e->diff_fd : e->state_fd;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (mkdirat(base, ENGINE_TREES, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	e->trees_fd = openat(base, ENGINE_TREES, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (e->trees_fd < 0)
+		goto fail;
+	fd = openat(e->trees_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			(void)close(fd);
+		goto fail;
+	}
+	while ((de = readdir(d))) {
+		int r;
+
+		if (de->d_name[0] == '.' ||
+		    catalog_snapshot_each(e->cat, tree_known, de->d_name) == 1)
+			continue;
+		r = e->prov->tree_remove ? e->prov->tree_remove(e->trees_fd, de->d_name) :
+		    tree_remove_all(e->trees_fd, de->d_name);
+		if (r < 0)
+			snap_log(LOG_ERR, "trees: cannot remove the leftover '%s': %s", de->d_name,
+				 strerror(-r));
+	}
+	closedir(d);
+	return 0;
+fail:
+	snprintf(msg, msglen, "'%s' for the snapshot trees: %s", ENGINE_TREES, strerror(errno));
+	return -errno;
+}
+
 int engine_open(const struct engine_params *p, struct engine **ret, char *msg, size_t msglen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -1348,7 +1533,8 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	e->evicted = p->evicted;
 	e->src_fd = p->src_fd;
 	e->state_fd = p->state_fd;
-	e->grave_fd = e->diff_fd = -1;
+	e->grave_fd = e->diff_fd = e->trees_fd = -1;
+	e->tree_ready = p->tree_ready;
 	pthread_rwlockattr_init(&ga);
 	pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&e->gate, &ga);
@@ -1392,6 +1578,9 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 			 strerror(errno));
 		goto fail;
 	}
+	r = open_trees(e, msg, msglen);
+	if (r < 0)
+		goto fail;
 	r = catalog_diff_extent(e->cat, DIFFAREA_ALIGN, &next, &used);
 	if (r == 0)
 		r = diffarea_open(e->diff_fd, e->io, next, used, &e->da, msg, msglen);
@@ -1403,13 +1592,15 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	r = catalog_snapshot_count(e->cat);
 	if (r < 0)
 		goto fail;
-	atomic_store(&e->nsnaps, r);
 	atomic_store(&e->epoch, catalog_epoch(e->cat));
-	r = catalog_newest_epoch(e->cat, &next);
+	/* no reader holds a node of a tree's journal view now: release what a crash left */
+	r = catalog_snapshot_each(e->cat, release_tree_journal, e);
 	if (r < 0)
 		goto fail;
-	atomic_store(&e->newest, next);
+	journal_refresh(e);
 	graveyard_sweep(e);
+	if (e->prov->start && (r = e->prov->start(e, msg, msglen)) < 0)
+		goto fail;
 	*ret = e;
 	return 0;
 fail:
@@ -1423,6 +1614,8 @@ void engine_close(struct engine *e)
 {
 	if (!e)
 		return;
+	if (e->prov && e->prov->stop)
+		e->prov->stop(e);
 	if (e->buckets)
 		table_clear(e);
 	free(e->buckets);
@@ -1432,6 +1625,8 @@ void engine_close(struct engine *e)
 		(void)close(e->grave_fd);
 	if (e->diff_fd >= 0)
 		(void)close(e->diff_fd);
+	if (e->trees_fd >= 0)
+		(void)close(e->trees_fd);
 	free(e->nosnap);
 	pthread_rwlock_destroy(&e->gate);
 	pthread_mutex_destroy(&e->create_lock);

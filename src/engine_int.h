@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "diffarea.h"
 #include "engine.h"
+#include "provider.h"
 
 #define KEY_MAX (4 + ENGINE_HANDLE_MAX)
 #define MIN_BUCKETS 1024          /* the table doubles when it holds twice as many entries */
@@ -41,7 +42,10 @@ struct engine {
 	const struct snap_io *io;
 	int64_t (*clock)(void);      /* creation times, ns since the epoch */
 	void (*evicted)(const struct catalog_snapshot *s, uint64_t maxsize);
-	int src_fd, state_fd, grave_fd, diff_fd;
+	void (*tree_ready)(struct engine *e, const struct catalog_snapshot *s);
+	const struct provider *prov;
+	void *prov_data;             /* the provider's own state (start/stop) */
+	int src_fd, state_fd, grave_fd, diff_fd, trees_fd;
 	int root_mount_id;
 	unsigned root_keylen;
 	unsigned char root_key[KEY_MAX];
@@ -70,6 +74,35 @@ int get_ident(int dirfd, const char *name, struct ident *id);
 
 /* Open the object with key on SRC's filesystem: the fd or a negative errno. */
 int open_key(struct engine *e, const unsigned char *key, unsigned keylen, int flags);
+
+/*
+ * Views of a tree snapshot (engine_tree.c), with the engine_snap_* conventions; the engine's
+ * view functions hand tree nodes to them.
+ */
+int tree_root(struct engine *e, const struct catalog_snapshot *s, struct engine_node *ret);
+int tree_getattr(struct engine *e, const struct engine_node *n, struct stat *st);
+int tree_lookup(struct engine *e, const struct engine_node *dir, const char *name,
+		struct engine_node *ret, struct stat *st);
+int tree_readdir(struct engine *e, const struct engine_node *dir,
+		 int (*fn)(const char *name, ino_t ino, mode_t type, void *ctx), void *ctx);
+ssize_t tree_read(struct engine *e, const struct engine_node *n, void *buf, size_t len,
+		  uint64_t off);
+ssize_t tree_readlink(struct engine *e, const struct engine_node *n, char *buf, size_t size);
+ssize_t tree_listxattr(struct engine *e, const struct engine_node *n, char *buf, size_t size);
+ssize_t tree_getxattr(struct engine *e, const struct engine_node *n, const char *name,
+		      void *buf, size_t size);
+
+/* Copy the first size bytes of the journal-served regular file n into out_fd (engine_view.c). */
+int snap_copy_file(struct engine *e, const struct engine_node *n, int out_fd, uint64_t size);
+
+/* The inode number a snapshot at epoch shows for an object numbered ino where it is kept. */
+ino_t snap_ino(uint64_t epoch, ino_t ino);
+
+/*
+ * A complete copy is finished (clone provider): record snapshot s as a tree of bytes bytes and
+ * tell the caller (tree_ready), or release its journal at once. -ENOENT when s was deleted.
+ */
+int engine_tree_done(struct engine *e, const struct catalog_snapshot *s, uint64_t bytes);
 
 /* Whether name matches a FilesNotToSnapshot pattern. */
 bool nosnap_match(struct engine *e, const char *name);

@@ -26,7 +26,7 @@
 #define INO_EPOCH_BITS 23
 #define INO_LOW_BITS 40
 
-static ino_t snap_ino(uint64_t epoch, ino_t live)
+ino_t snap_ino(uint64_t epoch, ino_t live)
 {
 	return (ino_t)((1ULL << 63) | ((epoch & ((1ULL << INO_EPOCH_BITS) - 1)) << INO_LOW_BITS) |
 		       ((uint64_t)live & ((1ULL << INO_LOW_BITS) - 1)));
@@ -115,6 +115,8 @@ int engine_snap_root(struct engine *e, const char *id_or_browse, struct engine_n
 		return r;
 	if (!f.found)
 		return -ENOENT;
+	if (f.s.tree)
+		return tree_root(e, &f.s, ret);
 	memset(ret, 0, sizeof(*ret));
 	ret->epoch = f.s.epoch;
 	ret->type = S_IFDIR;
@@ -170,6 +172,8 @@ int engine_snap_getattr(struct engine *e, const struct engine_node *n, struct st
 {
 	bool from_row;
 
+	if (n->flags & ENGINE_NODE_TREE)
+		return tree_getattr(e, n, st);
 	return snap_stat(e, n, st, &from_row);
 }
 
@@ -201,6 +205,8 @@ int engine_snap_lookup(struct engine *e, const struct engine_node *dir, const ch
 	int64_t dfid, fid;
 	int dfd, r;
 
+	if (dir->flags & ENGINE_NODE_TREE)
+		return tree_lookup(e, dir, name, ret, st);
 	if (nosnap_match(e, name) || (is_root(e, dir) && strcmp(name, SNAP_STATE_DIR) == 0))
 		return -ENOENT;
 	dfd = open_node(e, dir, O_PATH | O_DIRECTORY);
@@ -336,6 +342,8 @@ int engine_snap_readdir(struct engine *e, const struct engine_node *dir,
 	int64_t dfid;
 	int fd, r;
 
+	if (dir->flags & ENGINE_NODE_TREE)
+		return tree_readdir(e, dir, fn, ctx);
 	fd = open_node(e, dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
@@ -390,11 +398,6 @@ out:
 	return r;
 }
 
-static int match_epoch(const struct catalog_snapshot *s, void *ctx)
-{
-	return s->epoch == *(const uint64_t *)ctx;
-}
-
 /*
  * After reading for the snapshot at epoch: when a deletion began since del_seq0, whether the
  * snapshot is still there (0) or was deleted under the reader (-ESTALE: what was read may be
@@ -407,7 +410,9 @@ static int still_there(struct engine *e, uint64_t epoch, uint64_t del_seq0)
 
 	if (atomic_load(&e->del_seq) == del_seq0)
 		return 0;
-	r = engine_snapshot_each(e, match_epoch, &ep);
+	pthread_mutex_lock(&e->cat_lock);
+	r = catalog_journal_has(e->cat, ep);
+	pthread_mutex_unlock(&e->cat_lock);
 	return r < 0 ? r : (r ? 0 : -ESTALE);
 }
 
@@ -454,10 +459,12 @@ ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *bu
 	bool from_row;
 	int64_t fid = 0;
 	size_t done = 0;
+	uint64_t del_seq0;
 	int fd, r;
 
-	uint64_t del_seq0 = atomic_load(&e->del_seq);
-
+	if (n->flags & ENGINE_NODE_TREE)
+		return tree_read(e, n, buf, len, off);
+	del_seq0 = atomic_load(&e->del_seq);
 	r = snap_stat(e, n, &st, &from_row);
 	if (r < 0)
 		return r;
@@ -510,9 +517,12 @@ ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *bu
 ssize_t engine_snap_readlink(struct engine *e, const struct engine_node *n, char *buf,
 			     size_t size)
 {
-	int fd = open_node(e, n, O_PATH | O_NOFOLLOW);
 	ssize_t len;
+	int fd;
 
+	if (n->flags & ENGINE_NODE_TREE)
+		return tree_readlink(e, n, buf, size);
+	fd = open_node(e, n, O_PATH | O_NOFOLLOW);
 	if (fd < 0)
 		return fd;
 	len = readlinkat(fd, "", buf, size ? size - 1 : 0);
@@ -587,6 +597,8 @@ ssize_t engine_snap_listxattr(struct engine *e, const struct engine_node *n, cha
 	ssize_t total, live;
 	int r;
 
+	if (n->flags & ENGINE_NODE_TREE)
+		return tree_listxattr(e, n, buf, size);
 	if (S_ISLNK(n->type))
 		return 0;
 	live = live_xattr(e, n, NULL, buf, size);
@@ -620,6 +632,8 @@ ssize_t engine_snap_getxattr(struct engine *e, const struct engine_node *n, cons
 	uint32_t vlen;
 	ssize_t r, live;
 
+	if (n->flags & ENGINE_NODE_TREE)
+		return tree_getxattr(e, n, name, buf, size);
 	if (S_ISLNK(n->type))
 		return -ENODATA;
 	live = live_xattr(e, n, name, buf, size);
@@ -641,5 +655,60 @@ ssize_t engine_snap_getxattr(struct engine *e, const struct engine_node *n, cons
 		pos = next;
 	}
 	free(blob);
+	return r;
+}
+
+/*
+ * Copy the first size bytes of the regular file n, as its snapshot holds them, to out_fd (an
+ * empty file of that size). Each chunk is copied from the live file with copy_file_range (a
+ * reflink where the filesystem shares extents), holes skipped; then the journal is asked
+ * whether the snapshot reads that chunk from a row, and if so the row's bytes are written
+ * over it. Rows are durable before the change they protect, so a chunk that changed during the
+ * copy has its row by the time the question is asked.
+ */
+int snap_copy_file(struct engine *e, const struct engine_node *n, int out_fd, uint64_t size)
+{
+	unsigned char *buf = malloc(e->cs);
+	int live = open_node(e, n, O_RDONLY);
+	int64_t fid = 0;
+	int r = buf ? 0 : -ENOMEM;
+
+	for (uint64_t off = 0; r == 0 && off < size; off += e->cs) {
+		size_t len = size - off < e->cs ? (size_t)(size - off) : e->cs;
+		struct catalog_chunk row;
+		size_t copied = 0;
+
+		if (live >= 0) {
+			off_t data = lseek(live, (off_t)off, SEEK_DATA);
+			bool hole = data < 0 ? errno == ENXIO : (uint64_t)data >= off + len;
+
+			while (!hole && copied < len) {
+				loff_t in = (loff_t)(off + copied), o = in;
+				ssize_t got = copy_file_range(live, &in, out_fd, &o, len - copied, 0);
+
+				if (got <= 0)
+					break;
+				copied += (size_t)got;
+			}
+			if (hole)
+				copied = len;
+		}
+		r = find_chunk(e, n, &fid, off / e->cs, &row);
+		if (r == 1)
+			r = read_row(e, &row, 0, buf, len) < 0 ? -EIO : 0;
+		else if (r == 0 && copied < len) /* the live file could not give it: read it whole */
+			r = engine_snap_read(e, n, buf, len, off) == (ssize_t)len ? 0 : -EIO;
+		else
+			continue;
+		if (r == 0) {
+			ssize_t w = pwrite(out_fd, buf, len, (off_t)off);
+
+			if (w != (ssize_t)len)
+				r = w < 0 ? -errno : -EIO;
+		}
+	}
+	if (live >= 0)
+		(void)close(live);
+	free(buf);
 	return r;
 }
