@@ -20,6 +20,7 @@
 #include "control_client.h"
 #include "fusefs.h"
 #include "mountinfo.h"
+#include "provider.h"
 #include "snapfs/snapfs.h"
 #include "volume.h"
 
@@ -34,6 +35,7 @@ static void usage(FILE *out)
 		     "  umount MNT                        unmount a snapfs volume\n"
 		     "  create MNT                        take a snapshot of a volume\n"
 		     "  list shadows [MNT]                list the snapshots\n"
+		     "  list providers [SRC]              list the ways snapshots can be made\n"
 		     "  delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
 		     "                                    delete snapshots\n"
 		     "  get [PROP] MNT                    show a volume's properties\n"
@@ -121,8 +123,10 @@ static const char list_usage[] =
 	"usage: snapfs list shadows [-H] [MNT]\n"
 	"\n"
 	"List the snapshots of the snapfs volume at MNT, or of every snapfs volume: id,\n"
-	"set id, volume, creation time (UTC), browse name, and the bytes of the diff\n"
-	"area that deleting the snapshot would free.\n"
+	"set id, volume, creation time (UTC), browse name, the bytes that deleting the\n"
+	"snapshot would free, and how it is stored: 'journal' (served by the\n"
+	"copy-on-write journal, or a complete copy still being made) or 'tree' (a\n"
+	"directory tree of its own: a finished complete copy, a btrfs snapshot).\n"
 	"\n"
 	"  -H   one snapshot per line, fields separated by tabs, no headings\n";
 
@@ -323,15 +327,16 @@ struct shadow {
 	uint64_t epoch;
 	int64_t created_ns;
 	uint64_t diff_bytes;
+	char kind[16];
 };
 
 static bool parse_shadow(const char *line, struct shadow *s)
 {
 	int n = 0;
 
-	return sscanf(line, "snap %36s %36s %" SCNu64 " %" SCNd64 " %63s %" SCNu64 "%n", s->id,
-		      s->set, &s->epoch, &s->created_ns, s->browse, &s->diff_bytes, &n) == 6 &&
-	       n > 0 && line[n] == '\0';
+	return sscanf(line, "snap %36s %36s %" SCNu64 " %" SCNd64 " %63s %" SCNu64 " %15s%n",
+		      s->id, s->set, &s->epoch, &s->created_ns, s->browse, &s->diff_bytes, s->kind,
+		      &n) == 7 && n > 0 && line[n] == '\0';
 }
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
@@ -363,17 +368,103 @@ static int list_volume(const struct control_volume *v, bool tabs, size_t *count)
 		}
 		format_utc(s.created_ns, created, sizeof(created));
 		if (tabs)
-			printf("%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\n", s.id, s.set, v->mnt, created,
-			       s.browse, s.diff_bytes);
+			printf("%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%s\n", s.id, s.set, v->mnt,
+			       created, s.browse, s.diff_bytes, s.kind);
 		else
 			printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s\n"
 			       "  Created (UTC): %s\n  Browse name:   %s\n  Diff bytes:    %" PRIu64
-			       "\n", *count ? "\n" : "", s.id, s.set, v->mnt, created, s.browse,
-			       s.diff_bytes);
+			       "\n  Stored as:     %s\n", *count ? "\n" : "", s.id, s.set, v->mnt,
+			       created, s.browse, s.diff_bytes, s.kind);
 		++*count;
 	}
 	control_reply_release(&rep);
 	return r;
+}
+
+static const char providers_usage[] =
+	"usage: snapfs list providers [-H] [SRC]\n"
+	"\n"
+	"List the providers, the ways snapfs can make snapshots: name, method, whether\n"
+	"the filesystem makes the snapshot (offload), and what it does. With SRC (a\n"
+	"directory to serve, or the mount point of a snapfs volume), also whether each\n"
+	"can serve that volume, why not when not, and which one a mounted volume uses.\n"
+	"'snapfs mount --method M' takes the first that can serve SRC for method M;\n"
+	"'--provider NAME' names one.\n"
+	"\n"
+	"  -H   one provider per line, fields separated by tabs, no headings: name,\n"
+	"       method, offload (yes/no), serves SRC (yes/no/-), reason\n";
+
+/* The provider the volume v uses, into buf ("" when its daemon cannot say). */
+static void volume_provider(const struct control_volume *v, char *buf, size_t size)
+{
+	struct control_reply rep;
+
+	buf[0] = '\0';
+	if (request_ok("list providers", v, "get provider", &rep) < 0)
+		return;
+	if (rep.n == 1 && strncmp(rep.lines[0], "prop provider ", 14) == 0)
+		snprintf(buf, size, "%s", rep.lines[0] + 14);
+	control_reply_release(&rep);
+}
+
+static int list_providers(int argc, char **argv)
+{
+	const char *path = NULL;
+	char used[64] = "";
+	struct control_volume v;
+	bool tabs = false;
+	int src_fd = -1;
+
+	for (int i = 2; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(providers_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if (strcmp(argv[i], "-H") == 0) {
+			tabs = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapfs list providers: unknown option '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "snapfs list providers: unexpected argument '%s'\n", argv[i]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (path) {
+		const char *src = path;
+
+		if (control_volume_find(path, &v) == 0) {
+			src = v.src;
+			volume_provider(&v, used, sizeof(used));
+		}
+		src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (src_fd < 0) {
+			fprintf(stderr, "snapfs list providers: '%s': %s\n", src, strerror(errno));
+			return EXIT_FAILURE;
+		}
+	}
+	for (size_t i = 0; providers[i]; i++) {
+		const struct provider *p = providers[i];
+		char why[512] = "";
+		int r = src_fd >= 0 ? p->probe(src_fd, why, sizeof(why)) : 0;
+		const char *serves = src_fd < 0 ? "-" : r == 0 ? "yes" : "no";
+
+		if (tabs) {
+			printf("%s\t%s\t%s\t%s\t%s\n", p->name, p->method, p->offload ? "yes" : "no",
+			       serves, why);
+			continue;
+		}
+		printf("%sProvider: %s%s\n  Method:   %s (%s)%s\n  What:     %s\n", i ? "\n" : "",
+		       p->name, strcmp(used, p->name) == 0 ? "   (this volume's)" : "", p->method,
+		       provider_method_name(p->method), p->offload ? ", offloaded" : "",
+		       p->summary);
+		if (src_fd >= 0)
+			printf("  Serves:   %s%s%s\n", serves, r ? ": " : "", why);
+	}
+	if (src_fd >= 0)
+		(void)close(src_fd);
+	return EXIT_SUCCESS;
 }
 
 static int cmd_list(int argc, char **argv)
@@ -384,12 +475,14 @@ static int cmd_list(int argc, char **argv)
 	size_t count = 0;
 	int i, n;
 
+	if (argc >= 2 && strcmp(argv[1], "providers") == 0)
+		return list_providers(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "shadows") != 0) {
 		if (argc >= 2 && is_help(argv[1]))
 			fputs(list_usage, stdout);
 		else
-			fprintf(stderr, "snapfs list: expected 'shadows' (see 'snapfs list shadows "
-					"--help')\n");
+			fprintf(stderr, "snapfs list: expected 'shadows' or 'providers' (see 'snapfs "
+					"list shadows --help')\n");
 		return argc >= 2 && is_help(argv[1]) ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	for (i = 2; i < argc; i++) {

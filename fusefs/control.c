@@ -23,7 +23,8 @@
  *                       flushes the kernel's dirty pages first (syncfs on MNT)
  *                         ok ID SET_ID BROWSE
  *   list                every snapshot, oldest first
- *                         snap ID SET_ID EPOCH CREATED_NS BROWSE DIFF_BYTES   (one each)
+ *                         snap ID SET_ID EPOCH CREATED_NS BROWSE DIFF_BYTES KIND  (one each;
+ *                         KIND: journal, or tree for a snapshot kept as a whole tree)
  *                         ok
  *   delete ID           delete one snapshot (err ENOENT for an unknown id)
  *                         ok 1
@@ -79,6 +80,7 @@ struct sfs_control {
 static const char *const all_props[] = {
 	ENGINE_PROP_CHUNKSIZE, ENGINE_PROP_MAXSIZE, ENGINE_PROP_MINDIFF,
 	ENGINE_PROP_MAXSHADOW, ENGINE_PROP_NOSNAP,  ENGINE_PROP_DIFFAREA,
+	ENGINE_PROP_PROVIDER,  ENGINE_PROP_METHOD,
 };
 
 /* ---- the reply, built whole before it is sent ------------------------------------------ */
@@ -221,9 +223,9 @@ static void do_list(struct sfs_control *c, struct reply *rp)
 		for (size_t i = 0; i < a.n; i++) {
 			const struct catalog_snapshot *s = &a.v[i];
 
-			reply_add(rp, "snap %s %s %llu %lld %s %llu\n", s->id, s->set_id,
+			reply_add(rp, "snap %s %s %llu %lld %s %llu %s\n", s->id, s->set_id,
 				  (unsigned long long)s->epoch, (long long)s->created_ns, s->browse,
-				  (unsigned long long)s->diff_bytes);
+				  (unsigned long long)s->diff_bytes, s->tree ? "tree" : "journal");
 		}
 		reply_add(rp, "ok\n");
 	}

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "provider.h"
 #include "volume.h"
 
 struct sfs sfs;
@@ -42,7 +43,7 @@ struct mount_args {
 void sfs_mount_usage(void)
 {
 	printf("usage: snapfs mount [-f] [-d] [-o OPTION[,OPTION...]] [--diff-area DIR]\n"
-	       "                    [--chunk-size N] SRC MNT\n"
+	       "                    [--chunk-size N] [--method M] [--provider NAME] SRC MNT\n"
 	       "\n"
 	       "Serve the directory SRC at the mount point MNT. snapfs keeps its own state in\n"
 	       "SRC/.snapfs, which MNT never shows.\n"
@@ -55,6 +56,12 @@ void sfs_mount_usage(void)
 	       "                 at the first mount of SRC, which records it\n"
 	       "  --chunk-size N bytes copied per changed chunk: a power of two from 4K to\n"
 	       "                 1M (default 64K); fixed at the first mount of SRC\n"
+	       "  --method M     how snapshots are made: cow (copy-on-write, the default),\n"
+	       "                 row (redirect-on-write) or clone (complete copy); fixed at\n"
+	       "                 the first mount of SRC\n"
+	       "  --provider NAME\n"
+	       "                 the provider that makes them (snapfs list providers SRC\n"
+	       "                 tells which can); fixed at the first mount of SRC\n"
 	       "  -o writeback   use the kernel's writeback cache (default)\n"
 	       "  -o no_writeback\n"
 	       "                 write through to SRC on every write(2)\n"
@@ -176,6 +183,25 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 					"4K to 1M is needed\n", v);
 				return -EINVAL;
 			}
+		} else if (strcmp(arg, "--method") == 0 || strncmp(arg, "--method=", 9) == 0 ||
+			   strcmp(arg, "--provider") == 0 || strncmp(arg, "--provider=", 11) == 0) {
+			bool method = arg[3] == 'e';
+			size_t n = method ? 8 : 10;
+			const char *v = arg[n] == '=' ? arg + n + 1 : i + 1 < argc ? argv[++i] : "";
+
+			if (!*v) {
+				fprintf(stderr, "snapfs mount: %s needs a value\n", method ? "--method" :
+					"--provider");
+				return -EINVAL;
+			}
+			if (method && !provider_method_name(v)) {
+				fprintf(stderr, "snapfs mount: --method '%s': cow, row or clone\n", v);
+				return -EINVAL;
+			}
+			if (method)
+				sfs.opt.method = v;
+			else
+				sfs.opt.provider = v;
 		} else if (strncmp(arg, "-o", 2) == 0) {
 			char *list = strdup(arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : ""));
 			char *save = NULL, *opt;
@@ -361,6 +387,10 @@ static int open_engine(const struct mount_args *a)
 		.diff_dir = sfs.opt.diff_area,
 		.chunk_size = sfs.opt.chunk_size,
 		.evicted = log_evicted,
+		.provider = sfs.opt.provider,
+		.method = sfs.opt.method,
+		.tree_ready = sfs_snap_tree_ready,
+		.defer_start = true, /* threads do not survive fuse_daemonize's fork */
 	};
 	int r;
 
@@ -461,6 +491,11 @@ int sfs_mount_main(int argc, char **argv)
 	if (r < 0) {
 		snap_log(LOG_ERR, "cannot serve the control socket of '%s': %s", sfs.vol->src,
 			 strerror(-r));
+		goto out_unmount;
+	}
+	r = engine_start(sfs.eng, msg, sizeof(msg));
+	if (r < 0) {
+		snap_log(LOG_ERR, "'%s': %s", sfs.vol->src, msg);
 		goto out_unmount;
 	}
 	(void)volume_record_owner(sfs.vol, mnt_real);

@@ -59,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "provider.h"
 #include "volume.h"
 
 /* Kernel cache timeout beneath a snapshot root, seconds: nothing there ever changes. */
@@ -81,11 +83,24 @@ struct snap_node {
 	bool is_root;                   /* the root of its snapshot (.snapshots/@GMT-...) */
 };
 
+/*
+ * A snapshot whose complete copy is done (sfs_snap_tree_ready) while the kernel still holds
+ * nodes of its journal view: the journal keeps serving those until the last one goes, and is
+ * released then. New lookups from .snapshots reach the copy.
+ */
+struct pending_release {
+	uint64_t epoch;
+	char id[CATALOG_ID_LEN + 1];
+	uint64_t nodes;                 /* journal-view nodes of that epoch in the hash */
+};
+
 static struct {
 	pthread_mutex_t lock;           /* guards everything here and every node's nlookup */
 	struct snap_node **buckets;
 	size_t nbuckets;
 	size_t count;
+	struct pending_release *pend;
+	size_t npend;
 } tab = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /*
@@ -134,9 +149,47 @@ static size_t hash_key(const struct engine_node *en, size_t nbuckets)
 
 static bool same_object(const struct engine_node *a, const struct engine_node *b)
 {
-	return a->epoch == b->epoch && a->handle_type == b->handle_type &&
+	return a->epoch == b->epoch && a->flags == b->flags && a->handle_type == b->handle_type &&
 	       a->handle_bytes == b->handle_bytes &&
 	       memcmp(a->handle, b->handle, a->handle_bytes) == 0;
+}
+
+/* The pending release of en's snapshot when en is a journal-view node; under tab.lock. */
+static struct pending_release *pending_of(const struct engine_node *en)
+{
+	for (size_t i = 0; !(en->flags & ENGINE_NODE_TREE) && i < tab.npend; i++)
+		if (tab.pend[i].epoch == en->epoch)
+			return &tab.pend[i];
+	return NULL;
+}
+
+static void release_journal(const char *id)
+{
+	int r = engine_journal_release(sfs.eng, id);
+
+	if (r < 0 && r != -ENOENT)
+		snap_log(LOG_ERR, "snapshot %s: cannot release its journal rows: %s", id,
+			 strerror(-r));
+}
+
+void sfs_snap_tree_ready(struct engine *e, const struct catalog_snapshot *s)
+{
+	struct pending_release p = { .epoch = s->epoch };
+	struct pending_release *m;
+
+	snprintf(p.id, sizeof(p.id), "%s", s->id);
+	pthread_mutex_lock(&tab.lock);
+	for (size_t i = 0; i < tab.nbuckets; i++)
+		for (struct snap_node *n = tab.buckets[i]; n; n = n->hnext)
+			p.nodes += n->en.epoch == s->epoch && !(n->en.flags & ENGINE_NODE_TREE);
+	m = p.nodes ? realloc(tab.pend, (tab.npend + 1) * sizeof(*m)) : NULL;
+	if (m) {
+		tab.pend = m;
+		tab.pend[tab.npend++] = p;
+	}
+	pthread_mutex_unlock(&tab.lock);
+	if (!m) /* no reader holds its journal view (or no memory to wait for them) */
+		release_journal(p.id);
 }
 
 /* Grow the hash when it gets crowded; a failed allocation just keeps the chains longer. */
@@ -205,6 +258,8 @@ static int node_get(const struct engine_node *en, ino_t ino, ino_t parent, bool 
 		n->hnext = tab.buckets[b];
 		tab.buckets[b] = n;
 		tab.count++;
+		if (pending_of(en))
+			pending_of(en)->nodes++;
 	}
 	n->nlookup++;
 	pthread_mutex_unlock(&tab.lock);
@@ -216,6 +271,8 @@ static int node_get(const struct engine_node *en, ino_t ino, ino_t parent, bool 
 /* Drop count lookup references on n (NULL: .snapshots, which lives forever). */
 static void node_put(struct snap_node *n, uint64_t count)
 {
+	char release[CATALOG_ID_LEN + 1] = "";
+	struct pending_release *p;
 	struct snap_node **pp;
 
 	if (!n)
@@ -233,8 +290,15 @@ static void node_put(struct snap_node *n, uint64_t count)
 		}
 	}
 	tab.count--;
+	p = pending_of(&n->en);
+	if (p && --p->nodes == 0) {
+		snprintf(release, sizeof(release), "%s", p->id);
+		*p = tab.pend[--tab.npend];
+	}
 	pthread_mutex_unlock(&tab.lock);
 	free(n);
+	if (release[0])
+		release_journal(release);
 }
 
 /* ---- the snapshots --------------------------------------------------------------------- */
@@ -370,14 +434,18 @@ static int list_visible(struct sfs_snap_array *l)
 }
 
 /*
- * The root of the snapshot (id, epoch): SRC's root as that snapshot sees it. The root object
- * is the same in every snapshot, so only the first call asks the engine.
+ * The root of the snapshot (id, epoch): SRC's root as that snapshot sees it. Through the
+ * journal the root object is the same in every snapshot, so only the first call asks the
+ * engine; a provider whose snapshots become trees is asked each time.
  */
 static int snap_root(const char *id, uint64_t epoch, struct engine_node *ret)
 {
+	const struct provider *p = engine_provider(sfs.eng);
 	struct engine_node en;
 	int r;
 
+	if (p->trees)
+		return engine_snap_root(sfs.eng, id, ret);
 	pthread_mutex_lock(&snaps.lock);
 	en = snaps.root;
 	r = snaps.has_root ? 0 : engine_snap_root(sfs.eng, id, &en);

@@ -24,6 +24,8 @@ struct sfs_options {
 	bool debug;
 	const char *diff_area; /* --diff-area DIR, at the first mount */
 	uint32_t chunk_size;   /* --chunk-size N, at the first mount; 0: the volume's or 64K */
+	const char *method;    /* --method M, at the first mount; NULL: the volume's or cow */
+	const char *provider;  /* --provider NAME, at the first mount */
 };
 
 struct sfs {
@@ -135,6 +137,8 @@ static inline bool sfs_snap_node(fuse_ino_t ino)
 
 bool sfs_is_snapdir(fuse_ino_t parent, const char *name);
 bool sfs_snap_refused(fuse_req_t req, fuse_ino_t ino, const char *name, int snapdir_err);
+/* The engine's tree_ready: a complete copy is done (see ops_snap.c). */
+void sfs_snap_tree_ready(struct engine *e, const struct catalog_snapshot *s);
 size_t sfs_snap_forget_filter(struct fuse_forget_data *forgets, size_t count);
 size_t sfs_snap_add_snapdir(fuse_req_t req, char *buf, size_t size, off_t off, bool plus);
 void sfs_snap_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

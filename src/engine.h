@@ -78,6 +78,8 @@ struct engine_params {
 	 * which the caller calls once it holds none; without the callback that happens at once.
 	 */
 	void (*tree_ready)(struct engine *e, const struct catalog_snapshot *s);
+	/* Leave the provider's background work (threads) to engine_start(): a fork comes first. */
+	bool defer_start;
 };
 
 /*
@@ -86,6 +88,9 @@ struct engine_params {
  */
 int engine_open(const struct engine_params *p, struct engine **ret, char *msg, size_t msglen);
 void engine_close(struct engine *e);
+
+/* With defer_start: start the provider's background work, in the process that keeps e. */
+int engine_start(struct engine *e, char *msg, size_t msglen);
 
 /* ---- the write gate and the hooks ---------------------------------------------------- */
 

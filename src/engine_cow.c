@@ -1599,7 +1599,7 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 		goto fail;
 	journal_refresh(e);
 	graveyard_sweep(e);
-	if (e->prov->start && (r = e->prov->start(e, msg, msglen)) < 0)
+	if (!p->defer_start && (r = engine_start(e, msg, msglen)) < 0)
 		goto fail;
 	*ret = e;
 	return 0;
@@ -1608,6 +1608,11 @@ fail:
 		snprintf(msg, msglen, "'%s': %s", p->state_path, strerror(-r));
 	engine_close(e);
 	return r;
+}
+
+int engine_start(struct engine *e, char *msg, size_t msglen)
+{
+	return e->prov->start ? e->prov->start(e, msg, msglen) : 0;
 }
 
 void engine_close(struct engine *e)

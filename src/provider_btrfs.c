@@ -115,6 +115,7 @@ const struct provider provider_btrfs = {
 	.method = "row",
 	.summary = "offloaded to btrfs: a read-only subvolume snapshot of SRC",
 	.offload = true,
+	.trees = true,
 	.probe = btrfs_probe,
 	.tree_make = btrfs_tree_make,
 	.tree_remove = btrfs_tree_remove,

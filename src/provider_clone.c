@@ -437,6 +437,7 @@ const struct provider provider_clone = {
 	.summary = "complete copy: a full read-only copy of the volume in the diff area, made in "
 		   "the background",
 	.journal = true,
+	.trees = true,
 	.trees_in_diff_area = true,
 	.probe = clone_probe,
 	.start = clone_start,
