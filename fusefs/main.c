@@ -398,6 +398,8 @@ static int open_engine(const struct mount_args *a)
 	r = engine_open(&p, &sfs.eng, msg, sizeof(msg));
 	if (r < 0)
 		fprintf(stderr, "snapfs mount: %s\n", msg);
+	else
+		sfs.redirect = engine_provider(sfs.eng)->redirect;
 	return r;
 }
 

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static int backing_flags(int flags)
@@ -181,8 +182,43 @@ static void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 		sfs_snap_fsync(req, ino, datasync, fi);
 		return;
 	}
-	r = datasync ? fdatasync(fi->fh) : fsync(fi->fh);
-	fuse_reply_err(req, r < 0 ? errno : 0);
+	r = engine_fsync(sfs.eng, fi->fh, datasync);
+	fuse_reply_err(req, -r);
+}
+
+/*
+ * Redirect-on-write: when some of the file's live bytes are in the diff area, the engine reads
+ * them; returns false when the file has none (read it from SRC).
+ */
+static bool read_redirected(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t got = 0;
+	int r = buf ? engine_live_read(sfs.eng, fi->fh, buf, size, (uint64_t)off, &got) : -ENOMEM;
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (r == 1)
+		fuse_reply_buf(req, buf, (size_t)got);
+	free(buf);
+	return r != 0;
+}
+
+/* The write of write_buf on a redirect-on-write volume: the engine places the bytes. */
+static ssize_t write_redirected(int fd, struct fuse_bufvec *in_buf, off_t off)
+{
+	size_t size = fuse_buf_size(in_buf);
+	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
+	ssize_t n;
+
+	mem.buf[0].mem = malloc(size ? size : 1);
+	if (!mem.buf[0].mem)
+		return -ENOMEM;
+	n = fuse_buf_copy(&mem, in_buf, 0);
+	if (n >= 0)
+		n = engine_write(sfs.eng, fd, mem.buf[0].mem, (size_t)n, (uint64_t)off);
+	free(mem.buf[0].mem);
+	return n;
 }
 
 static void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -194,6 +230,8 @@ static void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		sfs_snap_read(req, ino, size, off, fi);
 		return;
 	}
+	if (sfs.redirect && read_redirected(req, size, off, fi))
+		return;
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fi->fh;
 	buf.buf[0].pos = off;
@@ -209,10 +247,13 @@ static void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 	if (sfs_snap_refused(req, ino, NULL, 0))
 		return;
 	engine_gate_enter(sfs.eng);
-	n = engine_before_write(sfs.eng, fi->fh, (uint64_t)off, out.buf[0].size);
+	n = sfs.redirect ? 0 : engine_before_write(sfs.eng, fi->fh, (uint64_t)off,
+						   out.buf[0].size);
 	if (n == 0 && (fi->flags & SFS_O_KILL_PRIV))
 		n = sfs_kill_setid(req, fi->fh);
-	if (n == 0) {
+	if (n == 0 && sfs.redirect) {
+		n = write_redirected(fi->fh, in_buf, off);
+	} else if (n == 0) {
 		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		out.buf[0].fd = fi->fh;
 		out.buf[0].pos = off;
@@ -264,6 +305,11 @@ static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		sfs_snap_copy_file_range(req, ino_in, ino_out);
 		return;
 	}
+	/* bytes of the source in the diff area: the kernel copies through read and write */
+	if (engine_live_redirected(sfs.eng, fi_in->fh)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	engine_gate_enter(sfs.eng);
 	n = engine_before_write(sfs.eng, fi_out->fh, (uint64_t)off_out, len);
 	if (n == 0) {
@@ -288,6 +334,13 @@ static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		return;
 	}
 	r = lseek(fi->fh, off, whence);
+	/* SRC's holes are not the live file's where chunks live in the diff area: all is data */
+	if (r >= 0 && (whence == SEEK_DATA || whence == SEEK_HOLE) &&
+	    engine_live_redirected(sfs.eng, fi->fh)) {
+		struct stat st;
+
+		r = fstat(fi->fh, &st) < 0 ? -1 : whence == SEEK_DATA ? off : st.st_size;
+	}
 	if (r < 0)
 		fuse_reply_err(req, errno);
 	else

@@ -37,6 +37,7 @@ struct sfs {
 	bool is_root;          /* the daemon may act as its callers */
 	bool dont_mask;        /* the kernel leaves the umask to us (POSIX ACLs) */
 	bool killpriv;         /* we clear set-ID bits on flagged writes (wire.c) */
+	bool redirect;         /* the provider redirects writes (live reads go through it) */
 };
 
 /* The daemon's state, set before the session starts. */

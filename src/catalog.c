@@ -34,6 +34,12 @@
  *
  *   trees(id TEXT PRIMARY KEY, set_id, epoch INTEGER UNIQUE, created_ns, browse, bytes)
  *
+ * and, for redirect-on-write, where a chunk's live bytes are when they are not in SRC, and
+ * pre-images kept in place: a chunk row whose off is -1 (CATALOG_IN_SRC) says its pre-image
+ * is what SRC holds for that chunk, while the live bytes are in the diff area:
+ *
+ *   live(fid, chunk, off, len, PRIMARY KEY(fid, chunk)) WITHOUT ROWID
+ *
  * Every versioned row (chunk, attributes, directory entry) holds its object as it was before
  * the object's first change in the row's epoch. Row lifetime: a row at epoch e is read by the
  * snapshots s with pe <= s < e, where pe is the epoch of the row before it for the same object
@@ -103,7 +109,9 @@ static const char schema_v3[] =
 static const char schema_v4[] =
 	"CREATE TABLE trees(id TEXT PRIMARY KEY, set_id TEXT NOT NULL,"
 	" epoch INTEGER NOT NULL UNIQUE, created_ns INTEGER NOT NULL, browse TEXT NOT NULL,"
-	" bytes INTEGER NOT NULL DEFAULT 0);";
+	" bytes INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE live(fid INTEGER NOT NULL, chunk INTEGER NOT NULL, off INTEGER NOT NULL,"
+	" len INTEGER NOT NULL, PRIMARY KEY(fid, chunk)) WITHOUT ROWID;";
 
 /* The schema steps: steps[v] takes version v to v + 1. */
 static const char *const steps[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3,
@@ -527,7 +535,7 @@ int catalog_snapshot_list(struct catalog *cat,
 	if (r < 0)
 		goto out_free;
 	/* a row whose interval [pe, e) holds exactly one snapshot is that snapshot's alone */
-	r = prepare(cat, "SELECT c.len, c.epoch, " PREV_EPOCH " FROM chunks c", &st);
+	r = prepare(cat, "SELECT c.len * (c.off >= 0), c.epoch, " PREV_EPOCH " FROM chunks c", &st);
 	if (r < 0)
 		goto out_free;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -877,12 +885,14 @@ int catalog_chunk_find(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_
 int catalog_diff_extent(struct catalog *cat, uint32_t unit, uint64_t *ret_end,
 			uint64_t *ret_bytes)
 {
-	char sql[96];
 	int64_t end, bytes;
-	int r = query_int(cat, "SELECT COALESCE(max(off + len), 0) FROM chunks", &end);
+	char sql[256];
+	int r = query_int(cat, "SELECT COALESCE(max(e), 0) FROM (SELECT max(off + len) AS e FROM"
+			  " chunks WHERE off >= 0 UNION ALL SELECT max(off + len) FROM live)", &end);
 
-	snprintf(sql, sizeof(sql), "SELECT COALESCE(sum((len + %u) / %u * %u), 0) FROM chunks",
-		 unit - 1, unit, unit);
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(sum((len + %u) / %u * %u), 0) FROM (SELECT"
+		 " len FROM chunks WHERE off >= 0 UNION ALL SELECT len FROM live)", unit - 1, unit,
+		 unit);
 	if (r == 0)
 		r = query_int(cat, sql, &bytes);
 	if (r < 0)
@@ -1179,4 +1189,81 @@ int catalog_newest_epoch(struct catalog *cat, uint64_t *ret)
 	if (r == 0)
 		*ret = (uint64_t)v;
 	return r;
+}
+
+int catalog_live_put(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t off,
+		     uint32_t len)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "INSERT OR REPLACE INTO live VALUES(?, ?, ?, ?)", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	sqlite3_bind_int64(st, 2, (int64_t)chunk);
+	sqlite3_bind_int64(st, 3, (int64_t)off);
+	sqlite3_bind_int64(st, 4, len);
+	return run(cat, st);
+}
+
+int catalog_live_delete(struct catalog *cat, int64_t fid, uint64_t chunk)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "DELETE FROM live WHERE fid = ? AND chunk = ?", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	sqlite3_bind_int64(st, 2, (int64_t)chunk);
+	return run(cat, st);
+}
+
+int catalog_live_each(struct catalog *cat,
+		      int (*fn)(int64_t fid, uint64_t chunk, uint64_t off, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid, chunk, off FROM live ORDER BY fid, chunk", &st), rc;
+
+	if (r < 0)
+		return r;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = fn(sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		       (uint64_t)sqlite3_column_int64(st, 2), ctx);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = map_rc(cat, rc);
+	finish(cat, st);
+	return r;
+}
+
+int catalog_chunk_in_src(struct catalog *cat, int64_t fid, uint64_t chunk,
+			 struct catalog_chunk *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "SELECT fid, chunk, epoch, off, len FROM chunks WHERE fid = ? AND"
+			" chunk = ? AND off = -1", &st), rc;
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, fid);
+	sqlite3_bind_int64(st, 2, (int64_t)chunk);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_chunk(st, ret);
+	finish(cat, st);
+	return rc == SQLITE_ROW ? 1 : (rc == SQLITE_DONE ? 0 : map_rc(cat, rc));
+}
+
+int catalog_chunk_move(struct catalog *cat, const struct catalog_chunk *c, uint64_t off)
+{
+	sqlite3_stmt *st;
+	int r = prepare(cat, "UPDATE chunks SET off = ? WHERE fid = ? AND chunk = ? AND epoch = ?",
+			&st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)off);
+	sqlite3_bind_int64(st, 2, c->fid);
+	sqlite3_bind_int64(st, 3, (int64_t)c->chunk);
+	sqlite3_bind_int64(st, 4, (int64_t)c->epoch);
+	return run(cat, st);
 }

@@ -37,6 +37,9 @@ struct catalog_snapshot {
 	bool tree;                 /* kept as a whole directory tree, not served by the journal */
 };
 
+/* A chunk row's offset when its pre-image is the chunk SRC holds (redirect-on-write). */
+#define CATALOG_IN_SRC UINT64_MAX
+
 struct catalog_chunk {
 	int64_t fid;
 	uint64_t chunk;            /* chunk index in the file */
@@ -219,5 +222,23 @@ int catalog_journal_has(struct catalog *cat, uint64_t epoch);
 
 /* The number of snapshots, trees included. */
 int catalog_snapshot_count(struct catalog *cat);
+
+/*
+ * Redirect-on-write: the chunks whose live bytes are in the diff area (len bytes at off)
+ * rather than in SRC. put records or moves one, delete forgets it (the live bytes are in SRC
+ * again), each calls fn(fid, chunk, off) in (fid, chunk) order.
+ */
+int catalog_live_put(struct catalog *cat, int64_t fid, uint64_t chunk, uint64_t off,
+		     uint32_t len);
+int catalog_live_delete(struct catalog *cat, int64_t fid, uint64_t chunk);
+int catalog_live_each(struct catalog *cat,
+		      int (*fn)(int64_t fid, uint64_t chunk, uint64_t off, void *ctx), void *ctx);
+
+/* The row of (fid, chunk) whose pre-image SRC holds: 1 and ret, or 0 when there is none. */
+int catalog_chunk_in_src(struct catalog *cat, int64_t fid, uint64_t chunk,
+			 struct catalog_chunk *ret);
+
+/* Move row c's pre-image: it is at off in the diff area now. */
+int catalog_chunk_move(struct catalog *cat, const struct catalog_chunk *c, uint64_t off);
 
 #endif

@@ -103,6 +103,24 @@ void engine_gate_leave(struct engine *e);
  */
 int engine_before_write(struct engine *e, int fd, uint64_t off, uint64_t len);
 
+/*
+ * Write len bytes at off into the live regular file fd: the hook and the change in one (under
+ * the gate). Returns the count written or a negative errno.
+ */
+ssize_t engine_write(struct engine *e, int fd, const void *buf, size_t len, uint64_t off);
+
+/*
+ * Live reads. With redirect-on-write some live bytes of a file may be in the diff area:
+ * engine_live_read returns 1 and *got when it read them for the caller, 0 when fd holds all
+ * its live bytes (read it directly). engine_live_redirected says whether fd has such bytes
+ * (then copy_file_range from it must not be done on SRC). engine_fsync makes fd's live bytes
+ * durable, wherever they are.
+ */
+int engine_live_read(struct engine *e, int fd, void *buf, size_t len, uint64_t off,
+		     ssize_t *got);
+bool engine_live_redirected(struct engine *e, int fd);
+int engine_fsync(struct engine *e, int fd, bool datasync);
+
 /* Before the regular file fd is truncated or extended to size (setattr, O_TRUNC). */
 int engine_before_truncate(struct engine *e, int fd, uint64_t size);
 

@@ -135,7 +135,7 @@ static void table_grow(struct engine *e)
 }
 
 /* The table entry for the object with this identity, created on first use. */
-static struct efile *efile_get_id(struct engine *e, const struct ident *id)
+struct efile *efile_get_id(struct engine *e, const struct ident *id)
 {
 	uint64_t h = key_hash(id->key, id->keylen);
 	struct efile *f;
@@ -168,7 +168,7 @@ static struct efile *efile_get_id(struct engine *e, const struct ident *id)
  * The table entry of the object behind fd (name "") or (fd, name). NULL with *r = 0 when the
  * object is outside snapshots (another filesystem), NULL with *r < 0 on failure.
  */
-static struct efile *efile_get(struct engine *e, int fd, const char *name, int *r)
+struct efile *efile_get(struct engine *e, int fd, const char *name, int *r)
 {
 	struct ident id;
 	struct efile *f;
@@ -201,7 +201,7 @@ static void table_clear(struct engine *e)
 }
 
 /* The object's catalog id, created when create is set; 0 when it has none. Under cat_lock. */
-static int efile_fid(struct engine *e, struct efile *f, bool create, int64_t *ret)
+int efile_fid(struct engine *e, struct efile *f, bool create, int64_t *ret)
 {
 	int r = 0;
 
@@ -330,7 +330,7 @@ static bool newest_is_last(struct engine *e)
  * Save the attributes of f (fd is it) for this epoch, unless done. Sets start_size. Takes the
  * file's lock.
  */
-static int touch_attr(struct engine *e, struct efile *f, int fd)
+int journal_touch_attr(struct engine *e, struct efile *f, int fd)
 {
 	struct catalog_attr a = { 0 }, old;
 	unsigned char *blob = NULL;
@@ -398,7 +398,7 @@ static bool bit_test(const struct efile *f, uint64_t k)
 	return k / 64 < f->nwords && (f->bits[k / 64] >> (k % 64)) & 1;
 }
 
-static int bit_set(struct efile *f, uint64_t k)
+int efile_bit_set(struct efile *f, uint64_t k)
 {
 	if (k / 64 >= f->nwords) {
 		size_t n = k / 64 + 1 > f->nwords * 2 ? k / 64 + 1 : f->nwords * 2;
@@ -428,7 +428,7 @@ static int take_first(const struct catalog_snapshot *s, void *ctx)
  * fails for the diff area. Returns 0, 1 when no snapshot is left (nothing needs preserving any
  * more), or a negative errno. Under cat_lock.
  */
-static int store(struct engine *e, const void *buf, uint32_t len, uint64_t *ret_off)
+int journal_store(struct engine *e, const void *buf, uint32_t len, uint64_t *ret_off)
 {
 	for (;;) {
 		struct catalog_snapshot oldest;
@@ -487,13 +487,13 @@ static int commit_rows(struct engine *e, struct efile *f, const struct catalog_c
 		return r;
 	atomic_fetch_add(&e->preserve_seq, 1);
 	for (size_t i = 0; i < n; i++)
-		if (bit_set(f, rows[i].chunk) < 0)
+		if (efile_bit_set(f, rows[i].chunk) < 0)
 			f->check_catalog = true;
 	return 0;
 }
 
 /* Whether chunk k of f still needs preserving in this epoch: 1, 0, or a negative errno. */
-static int chunk_needed(struct engine *e, struct efile *f, uint64_t k)
+int journal_chunk_needed(struct engine *e, struct efile *f, uint64_t k)
 {
 	int r;
 
@@ -510,7 +510,7 @@ static int chunk_needed(struct engine *e, struct efile *f, uint64_t k)
 		return r;
 	/* preserved in this epoch already, or no snapshot would read a new row */
 	if (last == atomic_load(&e->epoch) || !serves_snapshot(e, last)) {
-		(void)bit_set(f, k);
+		(void)efile_bit_set(f, k);
 		return 0;
 	}
 	return 1;
@@ -534,7 +534,7 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 		uint64_t len = f->start_size - k * e->cs;
 		ssize_t got;
 
-		r = chunk_needed(e, f, k);
+		r = journal_chunk_needed(e, f, k);
 		if (r <= 0)
 			continue;
 		if (rfd < 0) {
@@ -559,7 +559,7 @@ static int preserve_range(struct engine *e, struct efile *f, int fd, uint64_t fi
 		rows[n] = (struct catalog_chunk){ .fid = f->fid, .chunk = k,
 			.epoch = atomic_load(&e->epoch), .length = (uint32_t)len };
 		pthread_mutex_lock(&e->cat_lock);
-		r = store(e, buf, (uint32_t)len, &rows[n].offset);
+		r = journal_store(e, buf, (uint32_t)len, &rows[n].offset);
 		n += r == 0;
 		if (r != 0) {
 			/* on 1, the last snapshot went to make room: nothing needs this any more */
@@ -596,7 +596,7 @@ void engine_gate_leave(struct engine *e)
 	pthread_rwlock_unlock(&e->gate);
 }
 
-static bool active(struct engine *e)
+bool journal_active(struct engine *e)
 {
 	return atomic_load_explicit(&e->nsnaps, memory_order_acquire) > 0;
 }
@@ -606,12 +606,19 @@ int engine_before_write(struct engine *e, int fd, uint64_t off, uint64_t len)
 	struct efile *f;
 	int r;
 
-	if (!active(e) || len == 0)
+	if (len == 0)
+		return 0;
+	if (e->prov->redirect) {
+		r = row_unredirect(e, fd, off / e->cs, (off + len - 1) / e->cs);
+		if (r < 0)
+			return r;
+	}
+	if (!journal_active(e))
 		return 0;
 	f = efile_get(e, fd, "", &r);
 	if (!f || f->born)
 		return r;
-	r = touch_attr(e, f, fd);
+	r = journal_touch_attr(e, f, fd);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&f->lock);
@@ -625,12 +632,17 @@ int engine_before_truncate(struct engine *e, int fd, uint64_t size)
 	struct efile *f;
 	int r;
 
-	if (!active(e))
+	if (e->prov->redirect) {
+		r = row_unredirect(e, fd, size / e->cs, UINT64_MAX);
+		if (r < 0)
+			return r;
+	}
+	if (!journal_active(e))
 		return 0;
 	f = efile_get(e, fd, "", &r);
 	if (!f || f->born)
 		return r;
-	r = touch_attr(e, f, fd);
+	r = journal_touch_attr(e, f, fd);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&f->lock);
@@ -640,15 +652,43 @@ int engine_before_truncate(struct engine *e, int fd, uint64_t size)
 	return r;
 }
 
+ssize_t engine_write(struct engine *e, int fd, const void *buf, size_t len, uint64_t off)
+{
+	int r;
+
+	if (e->prov->redirect)
+		return row_write(e, fd, buf, len, off);
+	r = engine_before_write(e, fd, off, len);
+	return r < 0 ? r : e->io->pwrite(e->io, fd, buf, len, (off_t)off);
+}
+
+int engine_live_read(struct engine *e, int fd, void *buf, size_t len, uint64_t off,
+		     ssize_t *got)
+{
+	return e->prov->redirect ? row_live_read(e, fd, buf, len, off, got) : 0;
+}
+
+bool engine_live_redirected(struct engine *e, int fd)
+{
+	return e->prov->redirect && row_redirected(e, fd);
+}
+
+int engine_fsync(struct engine *e, int fd, bool datasync)
+{
+	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+		return -errno;
+	return engine_live_redirected(e, fd) ? diffarea_sync(e->da) : 0;
+}
+
 int engine_before_attr(struct engine *e, int fd)
 {
 	struct efile *f;
 	int r;
 
-	if (!active(e))
+	if (!journal_active(e))
 		return 0;
 	f = efile_get(e, fd, "", &r);
-	return f ? touch_attr(e, f, fd) : r;
+	return f ? journal_touch_attr(e, f, fd) : r;
 }
 
 /* Save the attributes of the object named (dirfd, name) this epoch; fills *ret when asked. */
@@ -665,7 +705,7 @@ static int touch_entry_attr(struct engine *e, int dirfd, const char *name, struc
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = touch_attr(e, f, fd);
+	r = journal_touch_attr(e, f, fd);
 	(void)close(fd);
 	return r;
 }
@@ -721,7 +761,7 @@ static struct efile *touch_dir(struct engine *e, int dirfd, int *r)
 	struct efile *d = efile_get(e, dirfd, "", r);
 
 	if (d && !d->born) {
-		*r = touch_attr(e, d, dirfd);
+		*r = journal_touch_attr(e, d, dirfd);
 		if (*r < 0)
 			return NULL;
 	}
@@ -733,7 +773,7 @@ int engine_before_create(struct engine *e, int dirfd, const char *name)
 	struct efile *d, *t;
 	int r;
 
-	if (!active(e))
+	if (!journal_active(e))
 		return 0;
 	d = touch_dir(e, dirfd, &r);
 	if (!d)
@@ -750,7 +790,7 @@ void engine_after_create(struct engine *e, int dirfd, const char *name)
 	struct efile *f;
 	int r;
 
-	if (!active(e))
+	if (!journal_active(e))
 		return;
 	f = efile_get(e, dirfd, name, &r);
 	if (f) {
@@ -828,7 +868,7 @@ int engine_unlink(struct engine *e, int dirfd, const char *name, bool dir)
 	char gname[24];
 	int r;
 
-	if (!active(e))
+	if (!journal_active(e))
 		goto plain;
 	d = touch_dir(e, dirfd, &r);
 	if (!d) {
@@ -873,7 +913,7 @@ int engine_rename(struct engine *e, int olddirfd, const char *oldname, int newdi
 	struct stat yst, xst;
 	int r, keep;
 
-	if (!active(e))
+	if (!journal_active(e))
 		goto plain;
 	d1 = touch_dir(e, olddirfd, &r);
 	if (r < 0)
@@ -1069,6 +1109,8 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 		if (e->prov->created)
 			e->prov->created(e, &s);
 	}
+	if (e->prov->redirect) /* folds the diff area's eviction queued */
+		row_settle(e);
 out:
 	pthread_mutex_unlock(&e->create_lock);
 	return r;
@@ -1099,7 +1141,13 @@ int engine_snapshot_each(struct engine *e,
 static void release_chunk(const struct catalog_chunk *c, void *ctx)
 {
 	struct engine *e = ctx;
-	int r = diffarea_release(e->da, c->offset, c->length);
+	int r;
+
+	if (c->offset == CATALOG_IN_SRC) { /* SRC's chunk is free: its live bytes go back there */
+		row_released(e, c);
+		return;
+	}
+	r = diffarea_release(e->da, c->offset, c->length);
 
 	if (r < 0)
 		snap_log(LOG_DEBUG, "diff area: cannot free %u bytes at %" PRIu64 ": %s",
@@ -1216,6 +1264,8 @@ int engine_snapshot_delete(struct engine *e, const char *id)
 	pthread_mutex_lock(&e->cat_lock);
 	r = delete_locked(e, id);
 	pthread_mutex_unlock(&e->cat_lock);
+	if (e->prov->redirect)
+		row_settle(e);
 	return r;
 }
 

@@ -104,6 +104,33 @@ ino_t snap_ino(uint64_t epoch, ino_t ino);
  */
 int engine_tree_done(struct engine *e, const struct catalog_snapshot *s, uint64_t bytes);
 
+/*
+ * The journal's pieces that the redirect-on-write provider (provider_row.c) shares, from
+ * engine_cow.c; each says there what it does and which locks it wants.
+ */
+struct efile *efile_get(struct engine *e, int fd, const char *name, int *r);
+struct efile *efile_get_id(struct engine *e, const struct ident *id);
+int efile_fid(struct engine *e, struct efile *f, bool create, int64_t *ret);
+int efile_bit_set(struct efile *f, uint64_t k);
+bool journal_active(struct engine *e);
+int journal_touch_attr(struct engine *e, struct efile *f, int fd);
+int journal_chunk_needed(struct engine *e, struct efile *f, uint64_t k);
+int journal_store(struct engine *e, const void *buf, uint32_t len, uint64_t *ret_off);
+
+/*
+ * Redirect-on-write (provider_row.c): the write itself; the live read (1 and *got, or 0:
+ * nothing of fd is redirected, read it yourself); whether fd has redirected chunks; bringing
+ * chunks [first, last] of fd back into SRC before SRC is changed in place; queueing the fold
+ * of a chunk whose in-SRC pre-image row went (under cat_lock); running the queued folds (no
+ * lock held).
+ */
+ssize_t row_write(struct engine *e, int fd, const void *buf, size_t len, uint64_t off);
+int row_live_read(struct engine *e, int fd, void *buf, size_t len, uint64_t off, ssize_t *got);
+bool row_redirected(struct engine *e, int fd);
+int row_unredirect(struct engine *e, int fd, uint64_t first, uint64_t last);
+void row_released(struct engine *e, const struct catalog_chunk *c);
+void row_settle(struct engine *e);
+
 /* Whether name matches a FilesNotToSnapshot pattern. */
 bool nosnap_match(struct engine *e, const char *name);
 

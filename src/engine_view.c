@@ -451,6 +451,32 @@ static ssize_t read_row(struct engine *e, const struct catalog_chunk *row, uint6
 	return (ssize_t)len;
 }
 
+/* len bytes at pos of the file fd as SRC holds them, zeros past its end. */
+static ssize_t src_pread(int fd, unsigned char *buf, size_t len, uint64_t pos)
+{
+	ssize_t got = pread(fd, buf, len, (off_t)pos);
+
+	if (got < 0)
+		return -errno;
+	memset(buf + got, 0, len - (size_t)got);
+	return (ssize_t)len;
+}
+
+/* len bytes at pos of the live file fd, wherever they are, zeros past its end. */
+static ssize_t live_pread(struct engine *e, int fd, unsigned char *buf, size_t len,
+			  uint64_t pos)
+{
+	ssize_t got;
+	int r = engine_live_read(e, fd, buf, len, pos, &got);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return src_pread(fd, buf, len, pos);
+	memset(buf + got, 0, len - (size_t)got);
+	return (ssize_t)len;
+}
+
 ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *buf, size_t len,
 			 uint64_t off)
 {
@@ -481,27 +507,26 @@ ssize_t engine_snap_read(struct engine *e, const struct engine_node *n, void *bu
 		uint64_t pos = off + done, k = pos / e->cs, in_chunk = pos % e->cs;
 		size_t piece = e->cs - in_chunk;
 		struct catalog_chunk row;
+		ssize_t got = 0;
 		uint64_t seq;
-		ssize_t got;
 
 		if (piece > len - done)
 			piece = len - done;
-		seq = atomic_load(&e->preserve_seq);
-		r = find_chunk(e, n, &fid, k, &row);
-		if (r == 0) {
-			got = pread(fd, out + done, piece, (off_t)pos);
-			if (got < 0) {
-				r = -errno;
+		/* read again when a chunk was preserved or moved meanwhile */
+		do {
+			seq = atomic_load(&e->preserve_seq);
+			r = find_chunk(e, n, &fid, k, &row);
+			if (r == 1 && row.offset != CATALOG_IN_SRC) {
+				got = read_row(e, &row, in_chunk, out + done, piece);
 				break;
 			}
-			memset(out + done + got, 0, piece - (size_t)got);
-			/* a chunk preserved meanwhile may have been overwritten after our check */
-			if (atomic_load(&e->preserve_seq) != seq)
-				r = find_chunk(e, n, &fid, k, &row);
-		}
-		if (r == 1)
-			got = read_row(e, &row, in_chunk, out + done, piece);
-		if (r < 0 || (r == 1 && got < 0)) {
+			if (r < 0)
+				break;
+			/* the live file's bytes, or (a row in SRC) the bytes SRC holds */
+			got = r == 0 ? live_pread(e, fd, out + done, piece, pos)
+				     : src_pread(fd, out + done, piece, pos);
+		} while (got >= 0 && atomic_load(&e->preserve_seq) != seq);
+		if (r < 0 || got < 0) {
 			r = r < 0 ? r : (int)got;
 			break;
 		}

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const struct provider provider_btrfs, provider_clone;
+extern const struct provider provider_btrfs, provider_clone, provider_row;
 
 static int cow_probe(int src_fd, char *why, size_t len)
 {
@@ -30,6 +30,7 @@ static const struct provider provider_cow = {
 const struct provider *const providers[] = {
 	&provider_btrfs,
 	&provider_cow,
+	&provider_row,
 	&provider_clone,
 	NULL,
 };

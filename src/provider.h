@@ -28,6 +28,7 @@ struct provider {
 	bool offload;              /* the filesystem makes the snapshot (a hardware provider) */
 	bool journal;              /* the copy-on-write journal preserves the live tree's changes */
 	bool trees;                /* its snapshots become directory trees (now or when copied) */
+	bool redirect;             /* writes after a snapshot go to the diff area (provider_row.c) */
 	bool trees_in_diff_area;   /* trees go under the diff area, not the state directory */
 	/*
 	 * Whether it can serve the volume whose SRC is the directory src_fd: 0, or a negative

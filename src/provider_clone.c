@@ -341,6 +341,11 @@ static int first_pending(const struct catalog_snapshot *s, void *ctx)
 	return 1;
 }
 
+static int has_id(const struct catalog_snapshot *s, void *ctx)
+{
+	return strcmp(s->id, ctx) == 0;
+}
+
 static void *copier(void *arg)
 {
 	struct engine *e = arg;
@@ -361,6 +366,12 @@ static void *copier(void *arg)
 			r = make_copy(e, c, &s);
 			if (r == -ECANCELED)
 				break;
+			/*
+			 * A snapshot deleted during its copy fails the copy's reads (ESTALE, or
+			 * EIO from snap_copy_file): nothing is left to copy, and no error.
+			 */
+			if (r < 0 && r != -ENOENT && engine_snapshot_each(e, has_id, s.id) == 0)
+				r = -ENOENT;
 			if (r < 0 && r != -ENOENT) {
 				snap_log(LOG_ERR, "snapshot %s: the complete copy failed: %s; it is "
 					 "tried again at the next snapshot or mount", s.id,

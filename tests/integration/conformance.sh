@@ -2,7 +2,9 @@
 # Differential POSIX conformance: the conform battery prints one normalized line per check, so
 # a run on the backing filesystem (a plain directory under $T) and runs inside snapfs mounts
 # must print exactly the same text. The mount is tried with the writeback cache (the default)
-# and with -o no_writeback; allow_other lets conform's unprivileged children in.
+# and with -o no_writeback, then with snapshots taken all along by the copy-on-write,
+# redirect-on-write and complete-copy providers; allow_other lets conform's unprivileged
+# children in.
 #
 # Environment: SNAPFS and CONFORM (set by meson).
 set -euo pipefail
@@ -113,5 +115,7 @@ if run_conform plain "$T/plain"; then
 	through_snapfs writeback
 	through_snapfs no_writeback -o no_writeback
 	SNAPSHOTS=1 through_snapfs snapshots
+	SNAPSHOTS=1 through_snapfs snapshots-row --method row
+	SNAPSHOTS=1 through_snapfs snapshots-clone --method clone
 fi
 finish
