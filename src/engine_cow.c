@@ -1233,6 +1233,34 @@ int engine_journal_release(struct engine *e, const char *id)
 	return r;
 }
 
+static int add_tree_bytes(const struct catalog_snapshot *s, void *ctx)
+{
+	if (s->tree)
+		*(uint64_t *)ctx += s->diff_bytes;
+	return 0;
+}
+
+/*
+ * maxsize bounds trees in the diff area too: while the journal's file and the trees exceed
+ * it, the oldest snapshots go, never the newest (keep). Under cat_lock.
+ */
+static void evict_for_trees(struct engine *e, const char *keep)
+{
+	uint64_t limit = diffarea_limit(e->da);
+
+	while (limit && e->prov->trees_in_diff_area) {
+		struct catalog_snapshot oldest;
+		uint64_t used = diffarea_used(e->da);
+
+		if (catalog_snapshot_each(e->cat, add_tree_bytes, &used) < 0 || used <= limit ||
+		    catalog_snapshot_each(e->cat, take_first, &oldest) != 1 ||
+		    strcmp(oldest.id, keep) == 0 || delete_locked(e, oldest.id) < 0)
+			break;
+		if (e->evicted)
+			e->evicted(&oldest, limit);
+	}
+}
+
 int engine_tree_done(struct engine *e, const struct catalog_snapshot *s, uint64_t bytes)
 {
 	struct catalog_snapshot t;
@@ -1242,6 +1270,8 @@ int engine_tree_done(struct engine *e, const struct catalog_snapshot *s, uint64_
 	r = catalog_tree_add(e->cat, s->id, bytes);
 	if (r == 0)
 		r = catalog_snapshot_get(e->cat, s->id, &t);
+	if (r == 0)
+		evict_for_trees(e, s->id);
 	pthread_mutex_unlock(&e->cat_lock);
 	if (r < 0)
 		return r;
