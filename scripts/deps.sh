@@ -8,7 +8,7 @@ packages=(
 	libfuse3-dev fuse3
 	libsqlite3-dev sqlite3
 	libcmocka-dev
-	util-linux attr
+	util-linux attr btrfs-progs
 	fio bindfs
 )
 

@@ -4,7 +4,9 @@
 # create' and 'snapfs delete shadows', and reads them back under MNT/.snapshots/. Runs once with
 # the writeback cache (default) and 4 KiB chunks, and once without it and with the default chunk
 # size. The seeds and operations per seed come from SNAPFS_MODEL_MOUNT_SEEDS (default 8) and
-# SNAPFS_MODEL_OPS (default 200); SNAPFS_MODEL_SEED runs that one seed.
+# SNAPFS_MODEL_OPS (default 200); SNAPFS_MODEL_SEED runs that one seed. SNAPFS_PROVIDER, when
+# set, is the provider: the volumes are mounted with --provider, and the model (which reads it
+# too) records it at --prepare and checks that the mount uses it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_fuse
@@ -16,6 +18,10 @@ if [ -n "${SNAPFS_MODEL_SEED:-}" ]; then
 	which=(--seed "$SNAPFS_MODEL_SEED")
 else
 	which=(--seeds "$seeds")
+fi
+provider=()
+if [ -n "${SNAPFS_PROVIDER:-}" ]; then
+	provider=(--provider "$SNAPFS_PROVIDER")
 fi
 
 # run_mode NAME CHUNK [mount options...]: a fresh volume whose chunk size is CHUNK (made before
@@ -30,7 +36,7 @@ run_mode() {
 	else
 		chunk=65536
 	fi
-	sfs_mount "$src" "$mnt" "$@"
+	sfs_mount "$src" "$mnt" "${provider[@]}" "$@"
 	check "$mode: snapshots match the model" \
 		"$MODEL" --mount "$mnt" --snapfs "$SNAPFS" --src "$src" --chunk "$chunk" \
 		"${which[@]}" --ops "$ops"

@@ -2,29 +2,105 @@
  * The engine backend: a volume in a temporary directory (SRC with SRC/.snapfs), its engine
  * opened directly, snapshots made with engine_snapshot_create and read back through the
  * engine's views (engine_snap_root, lookup, getattr, readdir, read, readlink, xattrs). No FUSE.
+ *
+ * Any provider: its name goes to engine_open at every open. For btrfs, SRC is made as a
+ * subvolume (the provider snapshots SRC's subvolume) and destroyed with its snapshots at the
+ * end; for clone, the journal of a finished copy is released the way the daemon does it, once
+ * no reader is open.
  */
 #include "model.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/btrfs.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "volume.h"
 
+/* A subvolume's root directory has this inode number on btrfs (BTRFS_FIRST_FREE_OBJECTID). */
+#define BTRFS_SUBVOL_ROOT_INO 256
+
 struct engine_backend {
 	int state_fd;
 	char state[4096 + 16];
 	uint32_t chunk;
+	const char *provider;     /* NULL: the engine's default */
+	bool is_subvol;           /* SRC is a btrfs subvolume made here */
+	unsigned readers;         /* snapshot readers open */
 };
+
+/* ---- finished complete copies ---------------------------------------------------------------- */
+
+/*
+ * Snapshots whose complete copy is done (tree_ready, from the clone provider's copier thread).
+ * A reader may still hold a node of such a snapshot's journal view, so its journal is released
+ * only when no reader is open, as the daemon does it. tree_ready has no context argument; one
+ * engine backend is open at a time, so the list is the file's.
+ */
+static struct {
+	pthread_mutex_t lock;
+	char (*ids)[CATALOG_ID_LEN + 1];
+	size_t n, cap;
+} ready = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void tree_ready(struct engine *e, const struct catalog_snapshot *s)
+{
+	pthread_mutex_lock(&ready.lock);
+	if (ready.n == ready.cap) {
+		size_t ncap = ready.cap ? ready.cap * 2 : 64;
+		void *m = realloc(ready.ids, ncap * sizeof(*ready.ids));
+
+		if (!m)
+			abort();
+		ready.ids = m;
+		ready.cap = ncap;
+	}
+	snprintf(ready.ids[ready.n++], sizeof(ready.ids[0]), "%s", s->id);
+	pthread_mutex_unlock(&ready.lock);
+}
+
+/*
+ * Release the journals of the finished copies while no reader is open. A snapshot deleted
+ * since its copy finished has no journal left (-ENOENT).
+ */
+static int release_ready(struct backend *b)
+{
+	struct engine_backend *eb = b->priv;
+	int r = 0;
+
+	if (eb->readers)
+		return 0;
+	pthread_mutex_lock(&ready.lock);
+	while (ready.n && r == 0) {
+		r = engine_journal_release(b->e, ready.ids[--ready.n]);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	pthread_mutex_unlock(&ready.lock);
+	return r;
+}
+
+/* Forget them: the next engine_open releases what its last run left (its copier is stopped). */
+static void forget_ready(void)
+{
+	pthread_mutex_lock(&ready.lock);
+	ready.n = 0;
+	pthread_mutex_unlock(&ready.lock);
+}
 
 /* ---- the reader of one snapshot -------------------------------------------------------------- */
 
 struct engine_reader {
 	struct reader r;
+	struct backend *b;
 	struct engine *e;
 	struct engine_node root;
 };
@@ -145,6 +221,10 @@ static ssize_t er_getxattr(struct reader *r, const char *path, const char *name,
 
 static void er_free(struct reader *r)
 {
+	struct engine_reader *er = (struct engine_reader *)r;
+	struct engine_backend *eb = er->b->priv;
+
+	eb->readers--;
 	free(r);
 }
 
@@ -172,7 +252,9 @@ static int eb_snap_reader(struct backend *b, const struct snap_rec *s, struct re
 	}
 	er->r.ops = &engine_reader_ops;
 	er->r.hide = NULL;        /* the state directory is no part of a snapshot */
+	er->b = b;
 	er->e = b->e;
+	((struct engine_backend *)b->priv)->readers++;
 	*ret = &er->r;
 	return 0;
 }
@@ -182,8 +264,10 @@ static int eb_snap_reader(struct backend *b, const struct snap_rec *s, struct re
 static int eb_snap_create(struct backend *b, struct snap_rec *ret)
 {
 	struct catalog_snapshot cs;
-	int r = engine_snapshot_create(b->e, NULL, &cs);
+	int r = release_ready(b);
 
+	if (r == 0)
+		r = engine_snapshot_create(b->e, NULL, &cs);
 	if (r < 0)
 		return r;
 	snprintf(ret->id, sizeof(ret->id), "%s", cs.id);
@@ -194,7 +278,9 @@ static int eb_snap_create(struct backend *b, struct snap_rec *ret)
 
 static int eb_snap_delete(struct backend *b, const struct snap_rec *s)
 {
-	return engine_snapshot_delete(b->e, s->id);
+	int r = release_ready(b);
+
+	return r < 0 ? r : engine_snapshot_delete(b->e, s->id);
 }
 
 struct list_check {
@@ -271,6 +357,8 @@ static int open_engine(struct backend *b, char *msg, size_t msglen)
 	p.state_path = eb->state;
 	p.chunk_size = eb->chunk;
 	p.clock = fast_clock;
+	p.provider = eb->provider;
+	p.tree_ready = tree_ready;
 	return engine_open(&p, &b->e, msg, msglen);
 }
 
@@ -282,14 +370,152 @@ static int eb_reopen(struct backend *b)
 
 	engine_close(b->e);
 	b->e = NULL;
+	forget_ready();
 	r = open_engine(b, msg, sizeof(msg));
 	if (r < 0)
 		printf("model: cannot open the engine again: %s\n", msg);
 	return r;
 }
 
-int engine_backend_open(struct backend *b, const char *tmpdir, uint32_t chunk, char *msg,
-			size_t msglen)
+/* ---- SRC as a btrfs subvolume ----------------------------------------------------------------- */
+
+/* Split path into the directory fd (opened) and its last name; -errno. */
+static int open_dir_of(const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd;
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * mkdtemp(), with a btrfs subvolume for the directory: the trailing XXXXXX of path drawn
+ * again while the name is taken (the ioctl fails with EEXIST, as mkdir would).
+ */
+static int subvol_mkdtemp(char *path)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	struct btrfs_ioctl_vol_args args;
+	size_t len = strlen(path);
+	const char *name;
+	int dirfd, r = -EEXIST;
+
+	if (len < 6 || strcmp(path + len - 6, "XXXXXX") != 0)
+		return -EINVAL;
+	dirfd = open_dir_of(path, &name);
+	if (dirfd < 0)
+		return dirfd;
+	for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
+		unsigned char rnd[6];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+			r = -errno;
+			break;
+		}
+		for (size_t i = 0; i < 6; i++)
+			path[len - 6 + i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		memset(&args, 0, sizeof(args));
+		snprintf(args.name, sizeof(args.name), "%s", name);
+		r = ioctl(dirfd, BTRFS_IOC_SUBVOL_CREATE, &args) < 0 ? -errno : 0;
+	}
+	(void)close(dirfd);
+	return r;
+}
+
+static int subvol_destroy(int dirfd, const char *name);
+
+/*
+ * Destroy the subvolumes below the directory fd (closed here): a subvolume holding another
+ * cannot be destroyed, and the snapshots of the btrfs provider live in SRC/.snapfs/trees.
+ */
+static int subvols_below(int fd)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		r = -errno;
+		(void)close(fd);
+		return r;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		struct stat st;
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (st.st_ino == BTRFS_SUBVOL_ROOT_INO) {
+			r = subvol_destroy(fd, de->d_name);
+			continue;
+		}
+		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = sub < 0 ? -errno : subvols_below(sub);
+	}
+	(void)closedir(d);
+	return r;
+}
+
+/* Destroy the subvolume name in dirfd with everything in it, subvolumes first. */
+static int subvol_destroy(int dirfd, const char *name)
+{
+	struct btrfs_ioctl_vol_args args;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 ? -errno : subvols_below(fd);
+
+	if (r < 0)
+		return r;
+	memset(&args, 0, sizeof(args));
+	snprintf(args.name, sizeof(args.name), "%s", name);
+	return ioctl(dirfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
+}
+
+/* Destroy the subvolume at path; -errno. */
+static int subvol_remove(const char *path)
+{
+	const char *name;
+	int dirfd = open_dir_of(path, &name), r;
+
+	if (dirfd < 0)
+		return dirfd;
+	r = subvol_destroy(dirfd, name);
+	(void)close(dirfd);
+	return r;
+}
+
+/* ---- opening and closing the backend ---------------------------------------------------------- */
+
+/* A new directory for SRC under tmpdir (b->root): a subvolume for the btrfs provider. */
+static int make_root(struct backend *b, const char *tmpdir, char *msg, size_t msglen)
+{
+	struct engine_backend *eb = b->priv;
+	int r = 0;
+
+	snprintf(b->root, sizeof(b->root), "%s/snapfs-model.XXXXXX", tmpdir);
+	eb->is_subvol = eb->provider && strcmp(eb->provider, "btrfs") == 0;
+	if (eb->is_subvol)
+		r = subvol_mkdtemp(b->root);
+	else if (!mkdtemp(b->root))
+		r = -errno;
+	if (r < 0)
+		snprintf(msg, msglen, "cannot create a %s in '%s': %s",
+			 eb->is_subvol ? "btrfs subvolume" : "directory", tmpdir, strerror(-r));
+	return r;
+}
+
+int engine_backend_open(struct backend *b, const char *tmpdir, uint32_t chunk,
+			const char *provider, char *msg, size_t msglen)
 {
 	struct engine_backend *eb = calloc(1, sizeof(*eb));
 	int r;
@@ -301,12 +527,10 @@ int engine_backend_open(struct backend *b, const char *tmpdir, uint32_t chunk, c
 		return -ENOMEM;
 	eb->state_fd = -1;
 	eb->chunk = chunk;
+	eb->provider = provider;
 	b->priv = eb;
-	snprintf(b->root, sizeof(b->root), "%s/snapfs-model.XXXXXX", tmpdir);
-	if (!mkdtemp(b->root)) {
-		r = -errno;
-		snprintf(msg, msglen, "cannot create a directory in '%s': %s", tmpdir,
-			 strerror(-r));
+	r = make_root(b, tmpdir, msg, msglen);
+	if (r < 0) {
 		free(eb);
 		b->priv = NULL;
 		return r;
@@ -338,7 +562,8 @@ out_remove:
 	return r;
 }
 
-int engine_prepare(const char *src, uint32_t chunk, char *msg, size_t msglen)
+int engine_prepare(const char *src, uint32_t chunk, const char *provider, char *msg,
+		   size_t msglen)
 {
 	struct engine_params p = { 0 };
 	char state[4096 + 16];
@@ -360,6 +585,7 @@ int engine_prepare(const char *src, uint32_t chunk, char *msg, size_t msglen)
 	}
 	p.state_path = state;
 	p.chunk_size = chunk;
+	p.provider = provider;
 	r = engine_open(&p, &e, msg, msglen);
 	if (r == 0)
 		engine_close(e);
@@ -376,16 +602,17 @@ bool engine_handles_usable(const char *dir)
 		struct file_handle fh;
 		unsigned char bytes[MAX_HANDLE_SZ];
 	} h;
-	int mount_id, fd;
+	int mount_id, dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
 
+	/* the handle is opened on dir's filesystem: the working directory may be on another */
 	h.fh.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(AT_FDCWD, dir, &h.fh, &mount_id, 0) < 0)
-		return false;
-	fd = open_by_handle_at(AT_FDCWD, &h.fh, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	(void)close(fd);
-	return true;
+	if (dirfd >= 0 && name_to_handle_at(dirfd, "", &h.fh, &mount_id, AT_EMPTY_PATH) == 0)
+		fd = open_by_handle_at(dirfd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd >= 0)
+		(void)close(fd);
+	if (dirfd >= 0)
+		(void)close(dirfd);
+	return fd >= 0;
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -396,10 +623,13 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 void engine_backend_close(struct backend *b, bool keep)
 {
 	struct engine_backend *eb = b->priv;
+	bool is_subvol = eb && eb->is_subvol;
+	int r = 0;
 
 	if (b->e)
 		engine_close(b->e);
 	b->e = NULL;
+	forget_ready();
 	if (eb && eb->state_fd >= 0)
 		(void)close(eb->state_fd);
 	free(eb);
@@ -407,8 +637,14 @@ void engine_backend_close(struct backend *b, bool keep)
 	if (b->root_fd >= 0)
 		(void)close(b->root_fd);
 	b->root_fd = -1;
-	if (keep)
+	if (keep) {
 		printf("kept '%s'\n", b->root);
+		return;
+	}
+	if (is_subvol)
+		r = subvol_remove(b->root);
 	else if (nftw(b->root, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
-		fprintf(stderr, "model: cannot remove '%s': %s\n", b->root, strerror(errno));
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "model: cannot remove '%s': %s\n", b->root, strerror(-r));
 }

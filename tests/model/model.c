@@ -40,6 +40,11 @@
  *   --check-each      compare every snapshot and the live tree after every operation
  *   --keep            keep the engine backend's directory of a failed seed
  *   --tmpdir DIR      where the engine backend's volumes go (default $TMPDIR or /tmp)
+ *   --provider NAME   the provider of the snapshots (env SNAPFS_PROVIDER; default: the
+ *                     engine's, copy-on-write): the engine backend opens its engine with it
+ *                     (btrfs makes each volume a subvolume, so --tmpdir must be on btrfs),
+ *                     --prepare records it in the volume, and the mount backend checks that
+ *                     the mounted volume uses it (mount it with snapfs mount --provider NAME)
  *   --src SRC         the mount's backing directory: snapshots are held to the mtimes it
  *                     shows right after each snapshot (with the writeback cache, the kernel's
  *                     mtime of a written file may differ from the backing file's; such
@@ -71,7 +76,7 @@ struct config {
 	uint64_t first, nseeds, nops;
 	uint32_t chunk;
 	unsigned snap_every, delete_every, reopen_every;
-	const char *mnt, *snapfs, *src, *tmpdir, *prepare;
+	const char *mnt, *snapfs, *src, *tmpdir, *prepare, *provider;
 	FILE *trace;
 	struct op *replay;
 	size_t nreplay;
@@ -406,6 +411,8 @@ static int run_seed(const struct config *cfg, struct backend *b, uint64_t seed)
 		free(run.alive);
 		return -1;
 	}
+	/* a filesystem that counts subdirectories shows 2 or more for every directory */
+	run.rep.dirs_one_link = st.st_nlink == 1;
 	rng_seed(&rng, seed);
 	gp.chunk = cfg->chunk;
 	gp.is_root = geteuid() == 0;
@@ -442,11 +449,13 @@ static int run_seed(const struct config *cfg, struct backend *b, uint64_t seed)
 		printf("FAIL seed %" PRIu64 ": %u difference(s), at op %u: %s\n", seed,
 		       run.rep.errors, run.fail_op, run.fail_line);
 		if (!cfg->replay)
-			printf("  reproduce: model%s%s --seed %" PRIu64 " --ops %" PRIu64
+			printf("  reproduce: model%s%s%s%s --seed %" PRIu64 " --ops %" PRIu64
 			       " --chunk %u --snap-every %u --delete-every %u --reopen-every %u"
 			       " --trace FILE --check-each\n",
 			       cfg->mnt ? " --mount MNT --snapfs " : "",
 			       cfg->mnt ? cfg->snapfs : "",
+			       cfg->provider ? " --provider " : "",
+			       cfg->provider ? cfg->provider : "",
 			       seed, cfg->nops, cfg->chunk, cfg->snap_every, cfg->delete_every,
 			       cfg->reopen_every);
 	} else {
@@ -478,9 +487,11 @@ static void usage(FILE *out)
 		     "             [--snap-every N] [--delete-every N] [--reopen-every N]\n"
 		     "             [--trace FILE]\n"
 		     "             [--replay FILE] [--check-each] [--keep] [--tmpdir DIR]\n"
+		     "             [--provider NAME]\n"
 		     "             [--mount MNT --snapfs PATH [--src SRC]]\n"
-		     "       model --prepare SRC [--chunk BYTES]\n"
-		     "env: SNAPFS_MODEL_SEED, SNAPFS_MODEL_SEEDS, SNAPFS_MODEL_OPS\n");
+		     "       model --prepare SRC [--chunk BYTES] [--provider NAME]\n"
+		     "env: SNAPFS_MODEL_SEED, SNAPFS_MODEL_SEEDS, SNAPFS_MODEL_OPS, "
+		     "SNAPFS_PROVIDER\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *ret)
@@ -553,6 +564,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	cfg->delete_every = 50;
 	cfg->reopen_every = 100;
 	cfg->tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	cfg->provider = getenv("SNAPFS_PROVIDER") && *getenv("SNAPFS_PROVIDER") ?
+			getenv("SNAPFS_PROVIDER") : NULL;
 	if (!env_u64("SNAPFS_MODEL_SEEDS", &cfg->nseeds) ||
 	    !env_u64("SNAPFS_MODEL_OPS", &cfg->nops))
 		return -1;
@@ -592,6 +605,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			cfg->snapfs = val;
 		} else if (strcmp(a, "--tmpdir") == 0) {
 			cfg->tmpdir = val;
+		} else if (strcmp(a, "--provider") == 0) {
+			cfg->provider = val;
 		} else if (strcmp(a, "--trace") == 0) {
 			cfg->trace = strcmp(val, "-") == 0 ? stdout : fopen(val, "we");
 			if (!cfg->trace) {
@@ -659,7 +674,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (cfg.prepare) {
-		r = engine_prepare(cfg.prepare, cfg.chunk, msg, sizeof(msg));
+		r = engine_prepare(cfg.prepare, cfg.chunk, cfg.provider, msg, sizeof(msg));
 		if (r < 0)
 			fprintf(stderr, "model: %s\n", msg);
 		return r < 0 ? 1 : 0;
@@ -667,9 +682,10 @@ int main(int argc, char **argv)
 	umask(0);
 	log_setup(LOG_SINK_STDERR, getenv("SNAPFS_MODEL_DEBUG") ? LOG_DEBUG : LOG_WARNING, "model");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("model: %s backend, seeds %" PRIu64 "..%" PRIu64 ", %" PRIu64
+	printf("model: %s backend, provider %s, seeds %" PRIu64 "..%" PRIu64 ", %" PRIu64
 	       " ops each, chunk %u\n",
-	       cfg.mnt ? "mount" : "engine", cfg.first, cfg.first + cfg.nseeds - 1,
+	       cfg.mnt ? "mount" : "engine", cfg.provider ? cfg.provider : "default",
+	       cfg.first, cfg.first + cfg.nseeds - 1,
 	       cfg.replay ? (uint64_t)cfg.nreplay : cfg.nops, cfg.chunk);
 	if (!cfg.mnt && !engine_handles_usable(cfg.tmpdir)) {
 		printf("model: skipped: files cannot be opened by handle in '%s' (the engine needs "
@@ -678,7 +694,8 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	if (cfg.mnt) {
-		r = mount_backend_open(&b, cfg.mnt, cfg.snapfs, cfg.src, msg, sizeof(msg));
+		r = mount_backend_open(&b, cfg.mnt, cfg.snapfs, cfg.src, cfg.provider, msg,
+				       sizeof(msg));
 		if (r < 0) {
 			fprintf(stderr, "model: %s\n", msg);
 			return 1;
@@ -686,7 +703,8 @@ int main(int argc, char **argv)
 	}
 	for (seed = cfg.first; seed < cfg.first + cfg.nseeds; seed++) {
 		if (!cfg.mnt) {
-			r = engine_backend_open(&b, cfg.tmpdir, cfg.chunk, msg, sizeof(msg));
+			r = engine_backend_open(&b, cfg.tmpdir, cfg.chunk, cfg.provider, msg,
+						sizeof(msg));
 			if (r < 0) {
 				fprintf(stderr, "model: cannot open the engine: %s\n", msg);
 				return 1;

@@ -244,6 +244,11 @@ struct report {
 	uint64_t seed;
 	unsigned errors;          /* differences found so far in this seed */
 	unsigned max_errors;      /* print no more than this many */
+	/*
+	 * The tree's filesystem shows every directory with link count 1 (btrfs counts no
+	 * subdirectories): directories must show 1, not what the model implies.
+	 */
+	bool dirs_one_link;
 };
 
 /*
@@ -295,15 +300,21 @@ struct backend {
  */
 int backend_apply(struct backend *b, struct hold *holds, const struct op *op);
 
-/* Engine backend: a volume in a new temporary directory under tmpdir. */
-int engine_backend_open(struct backend *b, const char *tmpdir, uint32_t chunk, char *msg,
-			size_t msglen);
+/*
+ * Engine backend: a volume in a new temporary directory under tmpdir, its snapshots made by
+ * the provider named (NULL: the engine's default). For "btrfs" the directory is a new
+ * subvolume, as that provider needs SRC to be one: tmpdir must be on btrfs.
+ */
+int engine_backend_open(struct backend *b, const char *tmpdir, uint32_t chunk,
+			const char *provider, char *msg, size_t msglen);
 void engine_backend_close(struct backend *b, bool keep);
 /*
  * Make the volume state of the directory src (SRC/.snapfs and its catalog) with this chunk
- * size, as a first mount would, so that a mount of src uses it.
+ * size and provider (NULL: the default), as a first mount would, so that a mount of src uses
+ * them.
  */
-int engine_prepare(const char *src, uint32_t chunk, char *msg, size_t msglen);
+int engine_prepare(const char *src, uint32_t chunk, const char *provider, char *msg,
+		   size_t msglen);
 /*
  * Whether this process may open files by handle in dir (CAP_DAC_READ_SEARCH), which the engine
  * needs to read snapshots.
@@ -312,10 +323,11 @@ bool engine_handles_usable(const char *dir);
 
 /*
  * Mount backend: the mounted snapfs at mnt, snapshots through the CLI at snapfs; src, when not
- * NULL, is the mount's backing directory.
+ * NULL, is the mount's backing directory. provider, when not NULL, is the one the volume must
+ * use (the mount was made with --provider; 'snapfs get provider' must name it).
  */
 int mount_backend_open(struct backend *b, const char *mnt, const char *snapfs, const char *src,
-		       char *msg, size_t msglen);
+		       const char *provider, char *msg, size_t msglen);
 void mount_backend_close(struct backend *b);
 
 #endif

@@ -206,8 +206,36 @@ out:
 	return rep->errors - before;
 }
 
+/*
+ * The mount backend does not mount: whoever did passed snapfs mount --provider (or model
+ * --prepare recorded it). Check that the volume uses it, so that a run says what it tested.
+ */
+static int check_provider(struct backend *b, const char *snapfs, const char *provider,
+			  char *msg, size_t msglen)
+{
+	char *argv[] = { (char *)snapfs, (char *)"get", (char *)"-H", (char *)"provider", b->root,
+			 NULL };
+	char out[512], *value;
+	int r = run_cli(argv, out, sizeof(out));
+
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot get the provider of '%s'", b->root);
+		return r;
+	}
+	value = strncmp(out, "provider\t", 9) == 0 ? out + 9 : NULL;
+	if (value)
+		value[strcspn(value, "\n")] = '\0';
+	if (!value || strcmp(value, provider) != 0) {
+		snprintf(msg, msglen, "the volume at '%s' uses provider '%s', not '%s' (mount it "
+			 "with snapfs mount --provider %s)", b->root, value ? value : "?",
+			 provider, provider);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int mount_backend_open(struct backend *b, const char *mnt, const char *snapfs, const char *src,
-		       char *msg, size_t msglen)
+		       const char *provider, char *msg, size_t msglen)
 {
 	struct mount_backend *mb = calloc(1, sizeof(*mb));
 	int r;
@@ -238,6 +266,8 @@ int mount_backend_open(struct backend *b, const char *mnt, const char *snapfs, c
 		snprintf(msg, msglen, "cannot run '%s': %s", snapfs, strerror(-r));
 		goto out_close_root;
 	}
+	if (provider && (r = check_provider(b, snapfs, provider, msg, msglen)) < 0)
+		goto out_close_root;
 	mb->snapfs = snapfs;
 	b->priv = mb;
 	b->snap_create = mb_snap_create;
