@@ -271,6 +271,17 @@ static int read_src(struct engine *e, int fd, void *buf, size_t len, uint64_t of
 	return 0;
 }
 
+/* fd again, opened with flags: the caller's may be write-only (or read-only). */
+static int reopen(int fd, int flags)
+{
+	char path[40];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = open(path, flags | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
 static void release_slot(struct engine *e, uint64_t slot)
 {
 	pthread_mutex_lock(&e->cat_lock);
@@ -393,9 +404,10 @@ static int redirect_write(struct engine *e, struct rmap *m, struct efile *f,
 	struct move moves[BATCH_CHUNKS];
 	unsigned char *chunk = NULL;
 	bool past_end = false;
+	bool in_slot = false;        /* some bytes went to a slot: SRC's mtime is not moved */
+	int rfd = -1, r = 0;
 	struct stat st;
 	size_t n = 0;
-	int r = 0;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
@@ -413,6 +425,7 @@ static int redirect_write(struct engine *e, struct rmap *m, struct efile *f,
 		}
 		if (end > (uint64_t)st.st_size && (moved || need))
 			past_end = true;
+		in_slot = in_slot || moved || need;
 		if (!need) {
 			r = write_in_place(e, m, id, fd, k, buf + (pos - off), end - pos, pos);
 			continue;
@@ -421,8 +434,12 @@ static int redirect_write(struct engine *e, struct rmap *m, struct efile *f,
 			r = -ENOMEM;
 			break;
 		}
+		if (!moved && rfd < 0 && (rfd = reopen(fd, O_RDONLY)) < 0) {
+			r = rfd;
+			break;
+		}
 		r = moved ? read_slot(e, old, chunk, e->cs, 0)
-			  : read_src(e, fd, chunk, e->cs, k * e->cs);
+			  : read_src(e, rfd, chunk, e->cs, k * e->cs);
 		if (r < 0)
 			break;
 		/* a slot holds zeros past the end of the file */
@@ -457,9 +474,15 @@ static int redirect_write(struct engine *e, struct rmap *m, struct efile *f,
 		for (size_t i = 0; i < n; i++)
 			release_slot(e, moves[i].slot);
 	free(chunk);
+	if (rfd >= 0)
+		(void)close(rfd);
 	/* the size lives in SRC: bytes that went to slots past its end extend it */
 	if (r == 0 && past_end && off + len > (uint64_t)st.st_size &&
 	    ftruncate(fd, (off_t)(off + len)) < 0)
+		r = -errno;
+	/* a write is a change of the file: mtime and ctime move as a write to SRC moves them */
+	if (r == 0 && in_slot && futimens(fd, (struct timespec[2]){ { 0, UTIME_OMIT },
+								    { 0, UTIME_NOW } }) < 0)
 		r = -errno;
 	return r;
 }
@@ -511,7 +534,8 @@ plain:
 /* ---- back into SRC ------------------------------------------------------------------------- */
 
 /*
- * Bring the live bytes of chunk k (at slot) back into SRC (fd) and forget the slot. When a
+ * Bring the live bytes of chunk k (at slot) back into SRC (fd, open for reading and writing)
+ * and forget the slot. When a
  * row keeps its pre-image in SRC, that goes to the diff area first, unless only_if_free (a
  * fold: then the chunk stays as it is).
  */
@@ -555,6 +579,8 @@ static int unredirect_chunk(struct engine *e, struct rmap *m, const struct ident
 	if (r == 0 && fstat(fd, &st) < 0)
 		r = -errno;
 	if (r == 0 && k * e->cs < (uint64_t)st.st_size) {
+		/* the bytes are the same: the file's times must stay what they were */
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
 		size_t len = (uint64_t)st.st_size - k * e->cs < e->cs ?
 			     (size_t)((uint64_t)st.st_size - k * e->cs) : e->cs;
 		ssize_t w;
@@ -564,6 +590,8 @@ static int unredirect_chunk(struct engine *e, struct rmap *m, const struct ident
 			w = e->io->pwrite(e->io, fd, chunk, len, (off_t)(k * e->cs));
 			r = w < 0 ? (int)w : (size_t)w != len ? -EIO : 0;
 		}
+		if (r == 0 && futimens(fd, times) < 0)
+			r = -errno;
 		if (r == 0 && fdatasync(fd) < 0)
 			r = -errno;
 	}
@@ -601,8 +629,15 @@ int row_unredirect(struct engine *e, int fd, uint64_t first, uint64_t last)
 		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
 	r = places_in(m, &id, first, last, &v, &n, &fid);
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = unredirect_chunk(e, m, &id, fid, fd, v[i].chunk, v[i].off, false);
+	if (r == 0 && n) {
+		int rw = reopen(fd, O_RDWR);
+
+		r = rw < 0 ? rw : 0;
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = unredirect_chunk(e, m, &id, fid, rw, v[i].chunk, v[i].off, false);
+		if (rw >= 0)
+			(void)close(rw);
+	}
 	pthread_mutex_unlock(&f->lock);
 	free(v);
 	return r;

@@ -64,6 +64,24 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* engine_write until all is written: the hook and the write in one, as the daemon does. */
+static int engine_write_all(struct engine *e, int fd, const unsigned char *p, size_t len,
+			    uint64_t off)
+{
+	while (len) {
+		ssize_t n = engine_write(e, fd, p, len, off);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 static void gate_enter(struct backend *b)
 {
 	if (b->e)
@@ -90,12 +108,14 @@ static int write_fd(struct backend *b, int fd, uint64_t off, uint64_t len, uint6
 		fill_bytes(dseed, buf, len);
 	}
 	gate_enter(b);
-	if (b->e)
+	if (b->e && punch)
 		r = engine_before_write(b->e, fd, off, len);
 	if (r >= 0 && punch)
 		r = SYS(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 				  (off_t)len));
-	else if (r >= 0)
+	else if (b->e)
+		r = engine_write_all(b->e, fd, buf, len, off);
+	else
 		r = pwrite_all(fd, buf, len, off);
 	gate_leave(b);
 	free(buf);
@@ -329,6 +349,7 @@ int backend_apply(struct backend *b, struct hold *holds, const struct op *op)
 
 struct path_reader {
 	struct reader r;
+	struct engine *e;       /* live reads through the engine (path_reader_through) */
 	int fd;
 	char base[4096];
 };
@@ -384,13 +405,21 @@ static ssize_t pr_read_all(struct reader *r, const char *path, void *buf, size_t
 	if (fd < 0)
 		return -errno;
 	while (total < cap) {
-		n = pread(fd, (char *)buf + total, cap - total, (off_t)total);
+		ssize_t got;
+		int through = p->e ? engine_live_read(p->e, fd, (char *)buf + total, cap - total,
+						      total, &got) : 0;
+
+		if (through < 0) {
+			n = through;
+			break;
+		}
+		n = through ? got : pread(fd, (char *)buf + total, cap - total, (off_t)total);
+		if (n < 0)
+			n = -errno;
 		if (n <= 0)
 			break;
 		total += (size_t)n;
 	}
-	if (n < 0)
-		n = -errno;
 	(void)close(fd);
 	return n < 0 ? n : (ssize_t)total;
 }
@@ -445,6 +474,11 @@ static const struct reader_ops path_reader_ops = {
 	.getxattr = pr_getxattr,
 	.free = pr_free,
 };
+
+void path_reader_through(struct reader *r, struct engine *e)
+{
+	((struct path_reader *)r)->e = e;
+}
 
 int path_reader_new(const char *path, const char *hide, struct reader **ret)
 {

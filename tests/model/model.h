@@ -237,6 +237,9 @@ struct reader {
 
 /* A reader of the directory tree at path (system calls, no following of symlinks). */
 int path_reader_new(const char *path, const char *hide, struct reader **ret);
+struct engine;
+/* Read files through the engine's live reads (redirect-on-write keeps live bytes elsewhere). */
+void path_reader_through(struct reader *r, struct engine *e);
 
 /* ---- comparison ---------------------------------------------------------------------------- */
 
