@@ -9,8 +9,9 @@
  * Ordering: data written with diffarea_write() is durable after diffarea_sync(); callers sync
  * before they commit the rows that point at it.
  *
- * Thread-safety: the caller serializes every call but diffarea_sync(), which may run alongside
- * the others (it only syncs the data file).
+ * Thread-safety: the caller serializes every call but diffarea_sync(), diffarea_read() and
+ * diffarea_write(), which may run alongside the others: they only sync, read or write the
+ * data file, at offsets the caller owns.
  */
 #ifndef SNAPFS_DIFFAREA_H
 #define SNAPFS_DIFFAREA_H

@@ -237,13 +237,11 @@ static int places_in(struct rmap *m, const struct ident *id, uint64_t first, uin
 
 /* ---- reading and writing chunks ----------------------------------------------------------- */
 
+/* Slot I/O takes no lock: a slot belongs to its chunk, whose file's lock the writer holds. */
 static int read_slot(struct engine *e, uint64_t slot, void *buf, size_t len, uint64_t in)
 {
-	ssize_t got;
+	ssize_t got = diffarea_read(e->da, slot + in, buf, len);
 
-	pthread_mutex_lock(&e->cat_lock);
-	got = diffarea_read(e->da, slot + in, buf, len);
-	pthread_mutex_unlock(&e->cat_lock);
 	if (got < 0)
 		return (int)got;
 	memset((char *)buf + got, 0, len - (size_t)got);
@@ -252,12 +250,7 @@ static int read_slot(struct engine *e, uint64_t slot, void *buf, size_t len, uin
 
 static int write_slot(struct engine *e, uint64_t slot, const void *buf, size_t len, uint64_t in)
 {
-	int r;
-
-	pthread_mutex_lock(&e->cat_lock);
-	r = diffarea_write(e->da, slot + in, buf, len);
-	pthread_mutex_unlock(&e->cat_lock);
-	return r;
+	return diffarea_write(e->da, slot + in, buf, len);
 }
 
 /* Read len bytes at off of fd, zeros past its end. */
