@@ -1413,6 +1413,12 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
 			 name);
 		return -EPERM;
 	}
+	if (e->prov->offload && (strcmp(name, ENGINE_PROP_MAXSIZE) == 0 ||
+				 strcmp(name, ENGINE_PROP_MINDIFF) == 0) && strcmp(value, "0") != 0) {
+		snprintf(msg, msglen, "%s: provider '%s' keeps no diff area; its snapshots share "
+			 "SRC's filesystem, whose own quotas bound them", name, e->prov->name);
+		return -EINVAL;
+	}
 	if (strcmp(name, ENGINE_PROP_MAXSHADOW) == 0) {
 		errno = 0;
 		n = strtol(value, &end, 10);
