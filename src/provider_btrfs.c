@@ -10,8 +10,8 @@
  * - The journal stays off: writes are never slowed, and nothing goes to the diff area.
  * - The subvolume is made with the write gate closed, after syncfs, and recorded in the catalog
  *   after it: a subvolume left without a row by a crash is removed at the next open.
- * - Space is btrfs's: maxsize does not bound it (btrfs quota groups would), and list shadows
- *   shows 0 bytes for these snapshots, whose extents are shared with the live tree.
+ * - Space is btrfs's: setting maxsize is refused (btrfs quota groups bound it), and list
+ *   shadows shows 0 bytes for these snapshots, whose extents are shared with the live tree.
  */
 #include "provider.h"
 
