@@ -53,7 +53,8 @@ static struct fx *new_volume(void)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_non_null(f);
+	if (!f)
+		abort();
 	snprintf(f->src, sizeof(f->src), "/tmp/snapfs-providers-XXXXXX");
 	assert_non_null(mkdtemp(f->src));
 	snprintf(f->state, sizeof(f->state), "%s/.snapfs", f->src);
