@@ -1265,5 +1265,6 @@ int catalog_chunk_move(struct catalog *cat, const struct catalog_chunk *c, uint6
 	sqlite3_bind_int64(st, 2, c->fid);
 	sqlite3_bind_int64(st, 3, (int64_t)c->chunk);
 	sqlite3_bind_int64(st, 4, (int64_t)c->epoch);
-	return run(cat, st);
+	r = run(cat, st);
+	return r == 0 && sqlite3_changes(cat->db) == 0 ? -ENOENT : r;
 }

@@ -238,7 +238,7 @@ int catalog_live_each(struct catalog *cat,
 int catalog_chunk_in_src(struct catalog *cat, int64_t fid, uint64_t chunk,
 			 struct catalog_chunk *ret);
 
-/* Move row c's pre-image: it is at off in the diff area now. */
+/* Move row c's pre-image: it is at off in the diff area now. -ENOENT when c is gone. */
 int catalog_chunk_move(struct catalog *cat, const struct catalog_chunk *c, uint64_t off);
 
 #endif

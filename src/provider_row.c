@@ -562,8 +562,10 @@ static int unredirect_chunk(struct engine *e, struct rmap *m, const struct ident
 			pthread_mutex_lock(&e->cat_lock);
 			if (r == 0)
 				r = catalog_chunk_move(e->cat, &row, pre);
-			if (r < 0)
+			if (r < 0) /* -ENOENT: an eviction took the row meanwhile */
 				(void)diffarea_release(e->da, pre, row.length);
+			if (r == -ENOENT)
+				r = 0;
 			pthread_mutex_unlock(&e->cat_lock);
 			atomic_fetch_add(&e->preserve_seq, 1);
 		}
