@@ -211,6 +211,43 @@ static void test_row_truncate_brings_back(void **state)
 	assert_string_equal(buf, "0123456789");
 }
 
+static int count_snaps(const struct catalog_snapshot *s, void *ctx)
+{
+	++*(int *)ctx;
+	return 0;
+}
+
+/* A full diff area costs the oldest snapshots, never a write, and the live bytes stay right. */
+static void test_row_maxsize(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_snapshot s[4];
+	char big[20000], buf[sizeof(big) + 1], msg[256];
+	int n = 0;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_file(f, "m", big, 0);
+	assert_int_equal(engine_prop_set(f->e, ENGINE_PROP_MAXSIZE, "40K", msg, sizeof(msg)), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(engine_snapshot_create(f->e, NULL, &s[i]), 0);
+		memset(big, 'b' + i, sizeof(big) - 1);
+		write_file(f, "m", big, 0);
+	}
+	assert_int_equal(engine_snapshot_list(f->e, count_snaps, &n), 0);
+	assert_true(n < 4);
+	read_live(f, "m", buf, sizeof(buf));
+	assert_string_equal(buf, big);
+	/* the newest snapshot is there and holds what the file was before the last write */
+	snap_read(f, s[3].id, "m", buf, sizeof(buf));
+	memset(big, 'b' + 2, sizeof(big) - 1);
+	assert_string_equal(buf, big);
+	assert_int_equal(engine_snapshot_delete(f->e, s[3].id), 0);
+	read_src(f, "m", buf, sizeof(buf));
+	memset(big, 'b' + 3, sizeof(big) - 1);
+	assert_string_equal(buf, big);
+}
+
 static int is_tree(const struct catalog_snapshot *s, void *ctx)
 {
 	*(bool *)ctx = s->tree;
@@ -290,6 +327,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_row_redirects_and_folds, setup_row, teardown),
 		cmocka_unit_test_setup_teardown(test_row_truncate_brings_back, setup_row, teardown),
+		cmocka_unit_test_setup_teardown(test_row_maxsize, setup_row, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_becomes_tree, setup_clone, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_is_fixed, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_choices_refused, setup_plain, teardown),
