@@ -435,12 +435,7 @@ static int redirect_write(struct engine *e, struct rmap *m, struct efile *f,
 			  : read_src(e, rfd, chunk, e->cs, k * e->cs);
 		if (r < 0)
 			break;
-		/* a slot holds zeros past the end of the file */
-		if (!moved && (k + 1) * e->cs > (uint64_t)st.st_size)
-			memset(chunk + ((uint64_t)st.st_size > k * e->cs ?
-					(uint64_t)st.st_size - k * e->cs : 0), 0,
-			       (k + 1) * e->cs - ((uint64_t)st.st_size > k * e->cs ?
-						  (uint64_t)st.st_size : k * e->cs));
+		/* read_src gave zeros past the end of the file: a slot holds them there */
 		memcpy(chunk + (pos - k * e->cs), buf + (pos - off), end - pos);
 		pthread_mutex_lock(&e->cat_lock);
 		r = journal_store(e, chunk, e->cs, &slot);
