@@ -317,7 +317,9 @@ size_t blob_next(const unsigned char *b, size_t len, size_t pos, char *name,
  */
 static bool serves_snapshot(struct engine *e, uint64_t last)
 {
-	return atomic_load(&e->newest) >= last;
+	uint64_t newest = atomic_load(&e->newest);
+
+	return newest != 0 && newest >= last; /* epochs start at 1: 0 is "no snapshot" */
 }
 
 /* Whether the newest snapshot closed the previous epoch (then every row serves it). */
@@ -478,6 +480,12 @@ static int commit_rows(struct engine *e, struct efile *f, const struct catalog_c
 	/* the sync needs no lock (it touches only the data file): others read and preserve on */
 	r = diffarea_sync(e->da);
 	pthread_mutex_lock(&e->cat_lock);
+	/* the last snapshot went since chunk_needed: the rows would serve nothing, ever */
+	if (r == 0 && !journal_active(e)) {
+		drop_rows(e, rows, n);
+		pthread_mutex_unlock(&e->cat_lock);
+		return 0;
+	}
 	if (r == 0)
 		r = catalog_chunks_put(e->cat, rows, n);
 	if (r < 0)
@@ -1476,6 +1484,12 @@ static int setup_provider(struct engine *e, const struct engine_params *p, char 
 		snprintf(msg, msglen, "catalog: unknown provider '%s'", buf);
 		return -EUCLEAN;
 	}
+	if ((p->provider && !provider_find(p->provider)) ||
+	    (p->method && !provider_method_name(p->method))) {
+		(void)provider_choose(p->provider, p->method, p->src_fd, why, sizeof(why));
+		snprintf(msg, msglen, "%s", why);
+		return -EINVAL;
+	}
 	if ((p->provider && strcmp(p->provider, e->prov->name) != 0) ||
 	    (p->method && strcmp(p->method, e->prov->method) != 0)) {
 		snprintf(msg, msglen, "the volume's snapshots are made by provider '%s' (%s); it "
@@ -1496,8 +1510,10 @@ static int setup_fixed_props(struct engine *e, const struct engine_params *p, ch
 			     size_t dsize, char *msg, size_t msglen)
 {
 	char buf[PATH_MAX];
-	int r;
+	int r = setup_provider(e, p, msg, msglen);
 
+	if (r < 0)
+		return r;
 	r = catalog_prop_get(e->cat, ENGINE_PROP_CHUNKSIZE, buf, sizeof(buf));
 	if (r == -ENOENT) {
 		e->cs = p->chunk_size ? p->chunk_size : ENGINE_DEFAULT_CHUNK;
@@ -1521,9 +1537,6 @@ static int setup_fixed_props(struct engine *e, const struct engine_params *p, ch
 		}
 		r = 0;
 	}
-	if (r < 0)
-		return r;
-	r = setup_provider(e, p, msg, msglen);
 	if (r < 0)
 		return r;
 	r = catalog_prop_get(e->cat, ENGINE_PROP_DIFFAREA, diff_path, dsize);
@@ -1602,6 +1615,24 @@ fail:
 	return -errno;
 }
 
+/*
+ * A new volume (no catalog yet) whose provider or chunk size cannot be: refused before
+ * anything is written, so that the next first mount may choose again.
+ */
+static int refuse_early(const struct engine_params *p, char *msg, size_t msglen)
+{
+	if (faccessat(p->state_fd, CATALOG_NAME, F_OK, 0) == 0 || errno != ENOENT)
+		return 0;
+	if (p->chunk_size && check_chunk_size(p->chunk_size) < 0) {
+		snprintf(msg, msglen, "chunk size %u: must be a power of two from 4096 to 1048576",
+			 p->chunk_size);
+		return -EINVAL;
+	}
+	if (!provider_choose(p->provider, p->method, p->src_fd, msg, msglen))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 int engine_open(const struct engine_params *p, struct engine **ret, char *msg, size_t msglen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -1644,6 +1675,9 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	e->root_mount_id = root.mount_id;
 	e->root_keylen = root.keylen;
 	memcpy(e->root_key, root.key, root.keylen);
+	r = refuse_early(p, msg, msglen);
+	if (r < 0)
+		goto fail;
 	r = catalog_open(p->state_path, &e->cat, msg, msglen);
 	if (r < 0)
 		goto fail;

@@ -348,16 +348,23 @@ static int commit_moves(struct engine *e, struct rmap *m, struct efile *f,
 			const struct ident *id, const struct catalog_chunk *rows,
 			const struct move *moves, size_t n)
 {
+	bool orphan;
 	int r;
 
 	if (n == 0)
 		return 0;
 	r = diffarea_sync(e->da);
 	pthread_mutex_lock(&e->cat_lock);
+	/*
+	 * The last snapshot went since journal_chunk_needed: the pre-images serve nothing. The
+	 * new slots are the live bytes all the same; the old slots go, and the chunks are folded
+	 * back into SRC at the next settle.
+	 */
+	orphan = !journal_active(e);
 	if (r == 0)
 		r = catalog_begin(e->cat);
 	if (r == 0) {
-		r = catalog_chunks_put(e->cat, rows, n);
+		r = orphan ? 0 : catalog_chunks_put(e->cat, rows, n);
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = catalog_live_put(e->cat, f->fid, moves[i].chunk, moves[i].slot, e->cs);
 		r = r == 0 ? catalog_commit(e->cat) : (catalog_rollback(e->cat), r);
@@ -365,6 +372,11 @@ static int commit_moves(struct engine *e, struct rmap *m, struct efile *f,
 	if (r < 0)
 		for (size_t i = 0; i < n; i++)
 			(void)diffarea_release(e->da, moves[i].slot, e->cs);
+	for (size_t i = 0; r == 0 && orphan && i < n; i++) {
+		if (rows[i].offset != CATALOG_IN_SRC)
+			(void)diffarea_release(e->da, rows[i].offset, rows[i].length);
+		row_released(e, &rows[i]);
+	}
 	pthread_mutex_unlock(&e->cat_lock);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (efile_bit_set(f, moves[i].chunk) < 0)

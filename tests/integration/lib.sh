@@ -13,9 +13,10 @@ _mounts=()
 _pids=()
 declare -A _daemon_of=() _log_of=()
 _failures=0
+_at_exit=()
 
 _cleanup() {
-	local rc=$? m p
+	local rc=$? m p i
 	for m in "${_mounts[@]}"; do
 		# no 'mountpoint' check: it fails on the dead mount of a crashed daemon
 		fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -23,6 +24,15 @@ _cleanup() {
 	for p in "${_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
+	if [ "${#_at_exit[@]}" -gt 0 ]; then
+		# what at_exit undoes may be in use by the daemons until they have ended
+		for p in "${_pids[@]}"; do
+			wait "$p" 2>/dev/null || true
+		done
+		for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
+			eval "${_at_exit[i]}" || true
+		done
+	fi
 	if [ "${SNAPFS_TEST_KEEP:-0}" != 1 ]; then
 		rm -rf "$T"
 	else
@@ -31,6 +41,13 @@ _cleanup() {
 	exit "$rc"
 }
 trap _cleanup EXIT
+
+# at_exit COMMAND: run the shell command COMMAND when the test ends, however it ends: after
+# its mounts are unmounted and the processes it started have ended, before $T is removed (the
+# last registered runs first). For what a test sets up besides mounts: a loop-mounted btrfs.
+at_exit() {
+	_at_exit+=("$1")
+}
 
 fail() {
 	echo "FAIL: $*" >&2

@@ -77,7 +77,7 @@ expect_eq "three snapshots" 3 "$(nsnaps "$mnt")"
 list=$("$SNAPFS" list shadows -H "$mnt")
 expect_eq "list -H: oldest first, id first" "$id1 $id2 $id3" "$(cut -f1 <<<"$list" | xargs)"
 row=$(grep "^$id2" <<<"$list")
-expect_eq "list -H: six fields" 6 "$(awk -F'\t' '{print NF}' <<<"$row")"
+expect_eq "list -H: seven fields" 7 "$(awk -F'\t' '{print NF}' <<<"$row")"
 expect_eq "list -H: set id" "$set2" "$(field 2 "$row")"
 expect_eq "list -H: volume" "$mnt" "$(field 3 "$row")"
 check "list -H: creation time in UTC" \
@@ -86,9 +86,11 @@ expect_eq "list -H: browse name matches the creation time" \
 	"$(field 4 "$row" | sed 's/-/./g; s/ /-/; s/:/./g; s/^/@GMT-/')" "$(field 5 "$row")"
 expect_eq "list -H: browse name as create said" "$browse2" "$(field 5 "$row")"
 check "list -H: diff bytes is a number" grep -qE '^[0-9]+$' <<<"$(field 6 "$row")"
+expect_eq "list -H: a copy-on-write snapshot is stored as journal" journal "$(field 7 "$row")"
 human=$("$SNAPFS" list shadows "$mnt")
 expect_eq "human list: one block per snapshot" 3 "$(grep -c '^Snapshot ID: ' <<<"$human")"
 check "human list: headed fields" grep -q "^  Volume: *$mnt\$" <<<"$human"
+expect_eq "human list: how each is stored" 3 "$(grep -c '^  Stored as: *journal$' <<<"$human")"
 check "list without MNT shows this volume" grep -q "$id2" <<<"$("$SNAPFS" list shadows -H)"
 
 echo "== create flushes"
@@ -132,8 +134,12 @@ expect_eq "--all without snapshots" "deleted 0 snapshots from '$mnt'" \
 echo "== get and set"
 props=$("$SNAPFS" get -H "$mnt")
 expect_eq "get -H lists every property" \
-	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea" \
+	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea provider method" \
 	"$(cut -f1 <<<"$props" | xargs)"
+expect_eq "the default provider" cow "$("$SNAPFS" get -H provider "$mnt" | cut -f2)"
+expect_eq "the default method" cow "$("$SNAPFS" get -H method "$mnt" | cut -f2)"
+refused "fixed property: provider" "'$mnt': property 'provider' is fixed" set provider=clone "$mnt"
+refused "fixed property: method" "'$mnt': property 'method' is fixed" set method=clone "$mnt"
 expect_eq "default chunk size" 65536 "$("$SNAPFS" get -H chunksize "$mnt" | cut -f2)"
 expect_eq "diff area defaults to the state directory" "$src/.snapfs" \
 	"$("$SNAPFS" get -H diffarea "$mnt" | cut -f2)"

@@ -318,7 +318,8 @@ static void test_bad_choices_refused(void **state)
 		assert_int_equal(open_with(f, "btrfs", NULL, msg, sizeof(msg)), -EOPNOTSUPP);
 		assert_non_null(strstr(msg, "not btrfs"));
 	}
-	/* nothing was recorded: the volume can still be made with any provider */
+	/* nothing was recorded, not even a catalog: the volume can still be made as asked */
+	assert_int_equal(faccessat(f->state_fd, "catalog.db", F_OK, 0), -1);
 	assert_int_equal(open_with(f, "row", NULL, msg, sizeof(msg)), 0);
 }
 
