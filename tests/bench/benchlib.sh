@@ -19,6 +19,11 @@ PTLL_SRC=${PTLL_SRC:-/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c}
 # The daemons started and not yet unmounted, by name.
 declare -A daemon_pid=()
 
+# Commands (function names) the cleanup runs after the daemons are stopped and before $T is
+# removed, in order: a script appends to it to undo what it set up under $T itself (a
+# filesystem it mounted, a loop device).
+bench_cleanup_hooks=()
+
 die() {
 	echo "${0##*/}: $*" >&2
 	exit 1
@@ -67,7 +72,8 @@ bench_raise_fd_limit() {
 
 # bench_make_tmpdir PREFIX NAME...: make the temporary directory $T (with bin/, log/ and the
 # empty results file $results) and install the cleanup that, on exit, unmounts $T/NAME/mnt of
-# each NAME, stops the daemons still running and removes $T (unless BENCH_KEEP=1).
+# each NAME (a script may append names to bench_names later), stops the daemons still
+# running, runs bench_cleanup_hooks and removes $T (unless BENCH_KEEP=1).
 bench_make_tmpdir() {
 	T=$(mktemp -d "$BENCH_TMPDIR/$1.XXXXXX")
 	shift
@@ -82,7 +88,7 @@ bench_make_tmpdir() {
 }
 
 bench_cleanup() {
-	local rc=$? name mnt pid
+	local rc=$? name mnt pid hook
 	trap - EXIT INT TERM
 	for name in "${bench_names[@]}"; do
 		mnt=$T/$name/mnt
@@ -99,6 +105,9 @@ bench_cleanup() {
 		done
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
+	done
+	for hook in "${bench_cleanup_hooks[@]}"; do
+		"$hook" || true
 	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "kept $T" >&2
