@@ -1709,9 +1709,6 @@ int engine_open(const struct engine_params *p, struct engine **ret, char *msg, s
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
 		if (catalog_prop_get(e->cat, props[i].name, val, sizeof(val)) >= 0)
 			(void)apply_prop(e, props[i].name, val); /* a failed preallocation is no error */
-	r = catalog_snapshot_count(e->cat);
-	if (r < 0)
-		goto fail;
 	atomic_store(&e->epoch, catalog_epoch(e->cat));
 	/* no reader holds a node of a tree's journal view now: release what a crash left */
 	r = catalog_snapshot_each(e->cat, release_tree_journal, e);

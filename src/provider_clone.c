@@ -180,12 +180,9 @@ static int copy_regular(struct copy *cp, const struct engine_node *n, int dirfd,
 	return r;
 }
 
-struct entry {
-	char *name;
-};
-
+/* The names in a directory of the snapshot, collected before any is copied. */
 struct entries {
-	struct entry *v;
+	char **v;
 	size_t n, cap;
 };
 
@@ -195,15 +192,15 @@ static int collect(const char *name, ino_t ino, mode_t type, void *ctx)
 
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 32;
-		struct entry *m = realloc(l->v, ncap * sizeof(*m));
+		char **m = realloc(l->v, ncap * sizeof(*m));
 
 		if (!m)
 			return -ENOMEM;
 		l->v = m;
 		l->cap = ncap;
 	}
-	l->v[l->n].name = strdup(name);
-	return l->v[l->n++].name ? 0 : -ENOMEM;
+	l->v[l->n] = strdup(name);
+	return l->v[l->n++] ? 0 : -ENOMEM;
 }
 
 static int copy_dir(struct copy *cp, const struct engine_node *dir, int dirfd);
@@ -277,10 +274,10 @@ static int copy_dir(struct copy *cp, const struct engine_node *dir, int dirfd)
 		if (stopping(cp->c))
 			r = -ECANCELED;
 		else
-			r = copy_entry(cp, dir, dirfd, l.v[i].name);
+			r = copy_entry(cp, dir, dirfd, l.v[i]);
 	}
 	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
+		free(l.v[i]);
 	free(l.v);
 	return r;
 }

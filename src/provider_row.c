@@ -524,11 +524,7 @@ ssize_t row_write(struct engine *e, int fd, const void *buf, size_t len, uint64_
 	pthread_mutex_unlock(&f->lock);
 	return r < 0 ? r : (ssize_t)len;
 plain:
-	{
-		ssize_t n = e->io->pwrite(e->io, fd, buf, len, (off_t)off);
-
-		return n;
-	}
+	return e->io->pwrite(e->io, fd, buf, len, (off_t)off);
 }
 
 /* ---- back into SRC ------------------------------------------------------------------------- */

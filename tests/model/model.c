@@ -69,6 +69,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "provider.h"
 
 #define MAX_FAILED_SEEDS 10
 
@@ -235,7 +236,8 @@ static void check_live(struct run *run)
 	(void)compare_tree(&run->rep, what, &run->live, r);
 	r->ops->free(r);
 	/* redirect-on-write keeps live bytes in the diff area: SRC is not the live tree then */
-	if (run->b->src_fd < 0 || (run->cfg->provider && strcmp(run->cfg->provider, "row") == 0))
+	if (run->b->src_fd < 0 || (run->cfg->provider && provider_find(run->cfg->provider) &&
+				    provider_find(run->cfg->provider)->redirect))
 		return;
 	snprintf(what, sizeof(what), "backing tree, at op %u", run->opno);
 	ret = path_reader_new(run->b->src, ".snapfs", &r);
