@@ -21,6 +21,7 @@
 #include "fusefs.h"
 #include "mountinfo.h"
 #include "provider.h"
+#include "sets.h"
 #include "snapfs/snapfs.h"
 #include "volume.h"
 
@@ -33,9 +34,11 @@ static void usage(FILE *out)
 		     "commands:\n"
 		     "  mount [-f] [-o OPTIONS] SRC MNT   serve the directory SRC at MNT\n"
 		     "  umount MNT                        unmount a snapfs volume\n"
-		     "  create MNT                        take a snapshot of a volume\n"
+		     "  create MNT...                     take a snapshot set of volumes, with\n"
+		     "                                    their writers\n"
 		     "  list shadows [MNT]                list the snapshots\n"
 		     "  list providers [SRC]              list the ways snapshots can be made\n"
+		     "  list writers                      list the writers and their states\n"
 		     "  delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
 		     "                                    delete snapshots\n"
 		     "  get [PROP] MNT                    show a volume's properties\n"
@@ -108,16 +111,6 @@ static int cmd_umount(int argc, char **argv)
 
 #define SNAP_ID_MAX 36       /* ids and set ids are UUIDs */
 #define VALUE_MAX 4000       /* a request line stays under the daemon's 4 KiB bound */
-
-static const char create_usage[] =
-	"usage: snapfs create [-H] [--set SET_ID] MNT\n"
-	"\n"
-	"Take a snapshot of the snapfs volume at MNT: flush what the kernel still caches\n"
-	"for it, then record the volume as it is now. Prints the snapshot's id, the id of\n"
-	"its snapshot set and its browse name.\n"
-	"\n"
-	"  -H             print ID, SET and BROWSE separated by tabs\n"
-	"  --set SET_ID   add the snapshot to the set SET_ID rather than to a new one\n";
 
 static const char list_usage[] =
 	"usage: snapfs list shadows [-H] [MNT]\n"
@@ -247,7 +240,8 @@ static int request_ok(const char *cmd, const struct control_volume *v, const cha
 	return r;
 }
 
-static int cmd_create(int argc, char **argv)
+/* 'create --set SET_ID MNT': one snapshot, directly from the daemon, into an existing set. */
+static int create_in_set(int argc, char **argv)
 {
 	const char *mnt = NULL, *set_id = NULL;
 	char line[64], id[SNAP_ID_MAX + 1], set[SNAP_ID_MAX + 1], browse[64];
@@ -259,10 +253,7 @@ static int cmd_create(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *val;
 
-		if (is_help(argv[i])) {
-			fputs(create_usage, stdout);
-			return EXIT_SUCCESS;
-		} else if (strcmp(argv[i], "-H") == 0) {
+		if (strcmp(argv[i], "-H") == 0) {
 			tabs = true;
 		} else if ((val = option_value(argc, argv, &i, "--set"))) {
 			set_id = val;
@@ -312,11 +303,22 @@ static int cmd_create(int argc, char **argv)
 	}
 	control_reply_release(&rep);
 	if (tabs)
-		printf("%s\t%s\t%s\n", id, set, browse);
+		printf("%s\t%s\t%s\t%s\n", id, set, browse, v.mnt);
 	else
 		printf("Snapshot ID: %s\n  Set ID:      %s\n  Volume:      %s\n"
 		       "  Browse name: %s\n", id, set, v.mnt, browse);
 	return EXIT_SUCCESS;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i]))
+			break;
+		if (strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0)
+			return create_in_set(argc, argv);
+	}
+	return sets_create(argc, argv);
 }
 
 /* One line of a 'list' reply. */
@@ -477,11 +479,13 @@ static int cmd_list(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "providers") == 0)
 		return list_providers(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "writers") == 0)
+		return sets_list_writers(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "shadows") != 0) {
 		if (argc >= 2 && is_help(argv[1]))
 			fputs(list_usage, stdout);
 		else
-			fprintf(stderr, "snapfs list: expected 'shadows' or 'providers' (see 'snapfs "
+			fprintf(stderr, "snapfs list: expected 'shadows', 'writers' or 'providers' (see 'snapfs "
 					"list shadows --help')\n");
 		return argc >= 2 && is_help(argv[1]) ? EXIT_SUCCESS : EXIT_FAILURE;
 	}

@@ -22,6 +22,12 @@
  *   create [SET_ID]     take a snapshot, in the set SET_ID or in a new set; the client
  *                       flushes the kernel's dirty pages first (syncfs on MNT)
  *                         ok ID SET_ID BROWSE
+ *   prepare SET_ID MS   the first step of a snapshot in a set over several volumes (the
+ *                       coordinator's): close the write gate, reply 'ok held', then wait at most
+ *                       MS milliseconds on the same connection for a second line, 'commit' or
+ *                       'abort'. commit takes the snapshot and replies as create; abort, EOF or
+ *                       the time running out open the gate with no snapshot taken (the last
+ *                       two reply 'err ETIMEDOUT ...' or nothing).
  *   list                every snapshot, oldest first
  *                         snap ID SET_ID EPOCH CREATED_NS BROWSE DIFF_BYTES KIND  (one each;
  *                         KIND: journal, or tree for a snapshot kept as a whole tree)
@@ -65,6 +71,7 @@
 
 #define CONTROL_MAX_REQUEST 4096
 #define CONTROL_TIMEOUT_S 5
+#define CONTROL_HOLD_MAX_MS 600000
 #define CONTROL_VALUE_MAX (PATH_MAX + 1)
 
 struct sfs_control {
@@ -189,6 +196,9 @@ static int list_snapshots(struct engine *e, struct sfs_snap_array *a, bool with_
 			  : engine_snapshot_each(e, sfs_collect_snapshot, a);
 }
 
+static void reply_created(struct reply *rp, const struct catalog_snapshot *s, int r);
+static ssize_t read_request(int fd, char *buf);
+
 static void do_create(struct sfs_control *c, const char *set_id, struct reply *rp)
 {
 	struct catalog_snapshot s;
@@ -199,6 +209,12 @@ static void do_create(struct sfs_control *c, const char *set_id, struct reply *r
 		return;
 	}
 	r = engine_snapshot_create(c->eng, set_id, &s);
+	reply_created(rp, &s, r);
+}
+
+/* The reply to a creation that returned r (s filled when r is 0). */
+static void reply_created(struct reply *rp, const struct catalog_snapshot *s, int r)
+{
 	if (r == -EMLINK) {
 		reply_err(rp, r, "cannot create a snapshot: the volume holds %d already, the most "
 				 "it can", ENGINE_MAX_SNAPSHOTS);
@@ -208,8 +224,64 @@ static void do_create(struct sfs_control *c, const char *set_id, struct reply *r
 		reply_err(rp, r, "cannot create a snapshot: %s", strerror(-r));
 		return;
 	}
-	snap_log(LOG_INFO, "snapshot '%s' (%s) created", s.id, s.browse);
-	reply_add(rp, "ok %s %s %s\n", s.id, s.set_id, s.browse);
+	snap_log(LOG_INFO, "snapshot '%s' (%s) created in set '%s'", s->id, s->browse, s->set_id);
+	reply_add(rp, "ok %s %s %s\n", s->id, s->set_id, s->browse);
+}
+
+/*
+ * 'prepare SET_ID MS' on the connection fd: the gate closes, 'ok held' goes out, and the next
+ * line decides (see the protocol atop this file). The final reply is left in rp.
+ */
+static void do_prepare(struct sfs_control *c, int fd, char *args, struct reply *rp)
+{
+	char *ms_s = args ? strchr(args, ' ') : NULL, *end, line[CONTROL_MAX_REQUEST + 1];
+	struct catalog_snapshot s;
+	long ms;
+	ssize_t n;
+	int r;
+
+	if (!ms_s) {
+		reply_err(rp, -EINVAL, "malformed request: expected 'prepare SET_ID MS'");
+		return;
+	}
+	*ms_s++ = '\0';
+	ms = strtol(ms_s, &end, 10);
+	if (!is_word(args, CATALOG_ID_LEN) || *end || ms <= 0 || ms > CONTROL_HOLD_MAX_MS) {
+		reply_err(rp, -EINVAL, "malformed request: bad set id or hold time in 'prepare'");
+		return;
+	}
+	r = engine_snapshot_prepare(c->eng);
+	if (r < 0) {
+		reply_created(rp, NULL, r);
+		return;
+	}
+	r = send_all(fd, "ok held\n", 8);
+	if (r == 0) {
+		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = read_request(fd, line);
+		r = n < 0 ? (int)n : n == 0 ? -EPIPE : 0;
+	}
+	if (r == 0 && strcmp(line, "commit") == 0) {
+		r = engine_snapshot_commit(c->eng, args, &s);
+		reply_created(rp, &s, r);
+		return;
+	}
+	engine_snapshot_abort(c->eng);
+	if (r == 0 && strcmp(line, "abort") == 0) {
+		reply_add(rp, "ok aborted\n");
+	} else if (r == 0) {
+		reply_err(rp, -EINVAL, "malformed request: expected 'commit' or 'abort'");
+	} else if (r == -EAGAIN || r == -EWOULDBLOCK) {
+		snap_log(LOG_WARNING, "snapshot of set '%s' not taken: the write hold passed its "
+			 "limit of %ld ms", args, ms);
+		reply_err(rp, -ETIMEDOUT, "the write hold passed its limit of %ld ms; no snapshot "
+			  "taken", ms);
+	} else {
+		snap_log(LOG_WARNING, "snapshot of set '%s' not taken: the coordinator went away",
+			 args);
+	}
 }
 
 static void do_list(struct sfs_control *c, struct reply *rp)
@@ -503,6 +575,8 @@ static void serve_conn(struct sfs_control *c, int fd)
 			reply_err(&rp, -EBADMSG, "malformed request: NUL byte in the line");
 		else if (n < 0)
 			goto out; /* the peer went away or sent nothing in time */
+		else if (strncmp(line, "prepare ", 8) == 0 && !strpbrk(line, "\t\r\x7f"))
+			do_prepare(c, fd, line + 8, &rp);
 		else
 			serve_line(c, line, &rp);
 	}

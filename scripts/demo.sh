@@ -16,8 +16,13 @@ ninja -C "$build" >/dev/null
 snapfs=$PWD/$build/cli/snapfs
 
 demo=$(mktemp -d /tmp/snapfs-demo.XXXXXX)
+# the coordinator that 'snapfs create' starts on demand: one of the demo's own, stopped at the end
+export SNAPFS_RUNTIME_DIR=$demo/run
 cleanup() {
+	local pid
 	mountpoint -q "$demo/mnt" && "$snapfs" umount "$demo/mnt"
+	pid=$(cat "$SNAPFS_RUNTIME_DIR/snapfsd.lock" 2>/dev/null || true)
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" == snapfsd ] && kill "$pid"
 	rm -rf "$demo"
 }
 trap cleanup EXIT

@@ -7,6 +7,8 @@ packages=(
 	gcc clang meson ninja-build pkg-config
 	libfuse3-dev fuse3
 	libsqlite3-dev sqlite3
+	libxml2-dev libxml2-utils
+	libpq-dev postgresql postgresql-contrib
 	libcmocka-dev
 	util-linux attr btrfs-progs
 	fio bindfs

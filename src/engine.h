@@ -161,6 +161,16 @@ int engine_rename(struct engine *e, int olddirfd, const char *oldname, int newdi
  */
 int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_snapshot *ret);
 
+/*
+ * The same in two steps, for snapshot sets over several volumes: prepare closes the gate
+ * (writes wait, reads go on) once SRC is flushed and returns with it closed; then exactly one
+ * of commit (records the snapshot as create does, opens the gate) or abort (opens it, records
+ * nothing), on the same thread.
+ */
+int engine_snapshot_prepare(struct engine *e);
+int engine_snapshot_commit(struct engine *e, const char *set_id, struct catalog_snapshot *ret);
+void engine_snapshot_abort(struct engine *e);
+
 /* Every snapshot, oldest first (see catalog_snapshot_list). */
 int engine_snapshot_list(struct engine *e,
 			 int (*fn)(const struct catalog_snapshot *s, void *ctx), void *ctx);

@@ -1036,22 +1036,18 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_snapshot *ret)
+/*
+ * The hold: prepare waits for the next whole second when the newest snapshot was taken in
+ * this one (browse names have whole seconds), flushes SRC, closes the gate and flushes again;
+ * it returns with create_lock and the gate held. commit records the snapshot and opens the
+ * gate; abort only opens it. The three run on one thread (the gate is a rwlock).
+ */
+int engine_snapshot_prepare(struct engine *e)
 {
-	struct catalog_snapshot s = { 0 };
 	struct newest nw = { INT64_MIN, 0 };
 	int64_t sec;
 	int r;
 
-	if (set_id && strlen(set_id) > CATALOG_ID_LEN)
-		return -EINVAL;
-	r = new_uuid(s.id);
-	if (r == 0 && !set_id)
-		r = new_uuid(s.set_id);
-	else if (r == 0)
-		snprintf(s.set_id, sizeof(s.set_id), "%s", set_id);
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&e->create_lock);
 	pthread_mutex_lock(&e->cat_lock);
 	r = catalog_snapshot_each(e->cat, note_newest, &nw);
@@ -1060,7 +1056,6 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 		r = -EMLINK;
 	if (r < 0)
 		goto out;
-	/* browse names have whole seconds: a second snapshot in the same second waits for the next */
 	sec = nw.count ? nw.created_ns / 1000000000LL : INT64_MIN;
 	while (e->clock() / 1000000000LL <= sec) {
 		int64_t wait = (sec + 1) * 1000000000LL - e->clock();
@@ -1069,6 +1064,7 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 		if (wait > 0)
 			nanosleep(&ts, NULL);
 	}
+	e->held_after_s = sec;
 	/*
 	 * SRC's dirty pages must be on disk before the snapshot's row is: after a power cut the
 	 * snapshot reads live data that was never preserved. Once before the gate closes (the bulk),
@@ -1079,9 +1075,37 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 	pthread_rwlock_wrlock(&e->gate);
 	if (r == 0 && syncfs(e->src_fd) < 0)
 		r = -errno;
+	if (r == 0)
+		return 0;
+	pthread_rwlock_unlock(&e->gate);
+out:
+	pthread_mutex_unlock(&e->create_lock);
+	return r;
+}
+
+void engine_snapshot_abort(struct engine *e)
+{
+	pthread_rwlock_unlock(&e->gate);
+	pthread_mutex_unlock(&e->create_lock);
+}
+
+int engine_snapshot_commit(struct engine *e, const char *set_id, struct catalog_snapshot *ret)
+{
+	struct catalog_snapshot s = { 0 };
+	int64_t sec = e->held_after_s;
+	int r;
+
+	if (set_id && (strlen(set_id) > CATALOG_ID_LEN || !*set_id))
+		r = -EINVAL;
+	else
+		r = new_uuid(s.id);
+	if (r == 0 && !set_id)
+		r = new_uuid(s.set_id);
+	else if (r == 0)
+		snprintf(s.set_id, sizeof(s.set_id), "%s", set_id);
 	if (r < 0) {
-		pthread_rwlock_unlock(&e->gate);
-		goto out;
+		engine_snapshot_abort(e);
+		return r;
 	}
 	s.created_ns = e->clock();
 	if (s.created_ns / 1000000000LL <= sec) /* the clock went back */
@@ -1119,9 +1143,20 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 	}
 	if (e->prov->redirect) /* folds the diff area's eviction queued */
 		row_settle(e);
-out:
 	pthread_mutex_unlock(&e->create_lock);
 	return r;
+}
+
+int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_snapshot *ret)
+{
+	int r;
+
+	if (set_id && (strlen(set_id) > CATALOG_ID_LEN || !*set_id))
+		return -EINVAL;
+	r = engine_snapshot_prepare(e);
+	if (r < 0)
+		return r;
+	return engine_snapshot_commit(e, set_id, ret);
 }
 
 int engine_snapshot_list(struct engine *e,

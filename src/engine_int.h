@@ -36,6 +36,7 @@ struct efile {
 struct engine {
 	pthread_rwlock_t gate;
 	pthread_mutex_t create_lock; /* one snapshot creation at a time */
+	int64_t held_after_s;        /* prepare's: the newest snapshot's second */
 	pthread_mutex_t cat_lock;
 	struct catalog *cat;
 	struct diffarea *da;

@@ -9,6 +9,11 @@
 
 T=$(mktemp -d /tmp/snapfs-test.XXXXXX)
 chmod 755 "$T"
+
+# The coordinator of this test has a runtime directory of its own: 'snapfs create' starts it
+# on demand there (snapfsd beside snapfs), and the EXIT trap stops it.
+export SNAPFS_RUNTIME_DIR="$T/run"
+export SNAPFSD="${SNAPFSD:-$(dirname "$SNAPFS")/snapfsd}"
 _mounts=()
 _pids=()
 declare -A _daemon_of=() _log_of=()
@@ -33,6 +38,7 @@ _cleanup() {
 			eval "${_at_exit[i]}" || true
 		done
 	fi
+	_stop_coordinator
 	if [ "${SNAPFS_TEST_KEEP:-0}" != 1 ]; then
 		rm -rf "$T"
 	else
@@ -41,6 +47,20 @@ _cleanup() {
 	exit "$rc"
 }
 trap _cleanup EXIT
+
+# Stop the coordinator that serves $SNAPFS_RUNTIME_DIR, if one runs (its pid is in its lock).
+_stop_coordinator() {
+	local lock="$SNAPFS_RUNTIME_DIR/snapfsd.lock" pid i
+	[ -f "$lock" ] || return 0
+	pid=$(cat "$lock" 2>/dev/null || true)
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" == snapfsd ] || return 0
+	kill "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		[ -d "/proc/$pid" ] || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
 
 # at_exit COMMAND: run the shell command COMMAND when the test ends, however it ends: after
 # its mounts are unmounted and the processes it started have ended, before $T is removed (the

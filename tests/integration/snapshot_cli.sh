@@ -64,7 +64,8 @@ check "create (human) names its browse name" \
 	<<<"$out"
 id1=$(sed -n 's/^Snapshot ID: //p' <<<"$out")
 line=$("$SNAPFS" create -H "$mnt")
-expect_eq "create -H prints three tab-separated fields" 3 "$(awk -F'\t' '{print NF}' <<<"$line")"
+expect_eq "create -H prints four tab-separated fields" 4 "$(awk -F'\t' '{print NF}' <<<"$line")"
+expect_eq "create -H: the volume last" "$mnt" "$(field 4 "$line")"
 id2=$(field 1 "$line")
 set2=$(field 2 "$line")
 browse2=$(field 3 "$line")
@@ -182,14 +183,14 @@ refused "get: not a snapfs mount" "snapfs get: '$T/plain' is not a snapfs mount"
 refused "set: not a snapfs mount" "snapfs set: '$T/plain' is not a snapfs mount" \
 	set maxsize=1 "$T/plain"
 refused "create: no MNT" "snapfs create: expected a mount point" create
-refused "create: two MNTs" "unexpected argument" create "$mnt" "$mnt"
+refused "create: the same MNT twice" "volume '$mnt' is in the set already" create "$mnt" "$mnt"
 refused "create: --set without id" "--set needs a snapshot set id" create --set
 refused "create: bad set id" "bad snapshot set id 'a b'" create --set "a b" "$mnt"
 refused "create: set id too long" "bad snapshot set id" create --set "$(printf 'x%.0s' {1..40})" \
 	"$mnt"
 refused "create: unknown option" "snapfs create: unknown option '-x'" create -x "$mnt"
 refused "list: no 'shadows'" "snapfs list: expected 'shadows'" list
-refused "list: wrong object" "snapfs list: expected 'shadows'" list writers "$mnt"
+refused "list: wrong object" "snapfs list: expected 'shadows'" list volumes "$mnt"
 refused "list: unknown option" "snapfs list shadows: unknown option '-x'" list shadows -x
 refused "delete: no 'shadows'" "snapfs delete: expected 'shadows'" delete --all "$mnt"
 refused "delete: no mode" "expected --id ID, --oldest or --all" delete shadows "$mnt"

@@ -1,5 +1,5 @@
 /*
- * control_client.c: how the snapfs command reaches the daemon of a volume. It maps a mount
+ * control_client.c: how the snapfs command and the coordinator reach the daemon of a volume. It maps a mount
  * point to the directory it serves (the kernel's mount table, cross-checked with the lock file
  * in which the daemon records its mount point) and exchanges one request and its reply over
  * SRC/.snapfs/control. It knows the framing of the protocol (lines, the final 'ok'/'err'),
@@ -301,4 +301,76 @@ void control_reply_release(struct control_reply *r)
 	free(r->lines);
 	free(r->rest);
 	*r = (struct control_reply){ 0 };
+}
+
+/* Read one line (up to '\n') of at most cap - 1 bytes into buf, byte by byte. */
+static int read_line(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len + 1 < cap) {
+		ssize_t n = recv(fd, buf + len, 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		if (buf[len] == '\n') {
+			buf[len] = '\0';
+			return 0;
+		}
+		len++;
+	}
+	return -EBADMSG;
+}
+
+int control_hold(const struct control_volume *v, const char *set_id, unsigned ms,
+		 unsigned wait_ms, struct control_reply *ret)
+{
+	struct timeval tv = { .tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000 };
+	char line[512];
+	int fd, r;
+
+	*ret = (struct control_reply){ 0 };
+	fd = connect_volume(v);
+	if (fd < 0)
+		return fd;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(line, sizeof(line), "prepare %s %u", set_id, ms);
+	r = send_line(fd, line);
+	if (r == 0)
+		r = read_line(fd, line, sizeof(line));
+	if (r == 0 && strcmp(line, "ok held") == 0)
+		return fd;
+	if (r == 0) { /* a refusal: the err line is the whole reply */
+		size_t len = strlen(line);
+
+		line[len] = '\n';
+		r = parse_reply(line, len + 1, ret);
+		if (r == 0)
+			r = ret->err ? -ret->err : -EBADMSG;
+	}
+	(void)close(fd);
+	return r;
+}
+
+int control_hold_end(int fd, bool commit, struct control_reply *ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*ret = (struct control_reply){ 0 };
+	r = send_line(fd, commit ? "commit" : "abort");
+	(void)shutdown(fd, SHUT_WR);
+	if (r == 0)
+		r = read_all(fd, &buf, &len);
+	if (r == 0) {
+		r = parse_reply(buf, len, ret);
+		free(buf);
+	}
+	(void)close(fd);
+	return r;
 }

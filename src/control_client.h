@@ -1,7 +1,7 @@
 /*
  * The client side of a volume's control socket SRC/.snapfs/control (fusefs/control.c
  * documents the protocol): find the volume behind a mount point, send one request line, read
- * the reply. Used by the snapfs command; no FUSE here.
+ * the reply. Used by the snapfs command and the coordinator; no FUSE here.
  *
  * Thread-safety: none needed (one request at a time, from one thread).
  */
@@ -9,6 +9,7 @@
 #define SNAPFS_CONTROL_CLIENT_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "snapfs/snapfs.h"
@@ -51,5 +52,17 @@ struct control_reply {
 int control_request(const struct control_volume *v, const char *line,
 		    struct control_reply *ret);
 void control_reply_release(struct control_reply *r);
+
+/*
+ * Hold the writes of v for a snapshot of the set set_id ('prepare', fusefs/control.c): waits
+ * at most wait_ms for the daemon to close its gate, and returns the connection, on which
+ * control_hold_end() must follow within ms milliseconds, or the daemon gives up by itself.
+ * Returns a negative errno on failure; a refusal by the daemon also fills ret.
+ */
+int control_hold(const struct control_volume *v, const char *set_id, unsigned ms,
+		 unsigned wait_ms, struct control_reply *ret);
+
+/* Commit (the reply is create's: 'ok ID SET_ID BROWSE') or abort a hold; closes fd. */
+int control_hold_end(int fd, bool commit, struct control_reply *ret);
 
 #endif

@@ -1,0 +1,741 @@
+/*
+ * coord_seq.c: a requester's backup session, and the shadow-copy sequence its create runs
+ * (DESIGN.md, "Creating a shadow copy"; docs/coordinator.md):
+ *
+ *   prepare-backup, prepare-snapshot, freeze   to every writer of the session, each event sent
+ *                                              to all at once, answers awaited until the
+ *                                              freeze limit
+ *   hold                                       each volume flushed (syncfs on its mount), then
+ *                                              its write gate closed, one after the other
+ *   commit                                     every volume records its snapshot; the hold
+ *                                              must not have passed its limit
+ *   thaw, post-snapshot                        as the first three
+ *
+ * Any failure before the end aborts: held volumes open their gates, committed snapshots are
+ * deleted, every writer that took part gets abort, and the requester gets one line naming the
+ * writer or volume and the cause. The requester going away counts as a failure until the reply
+ * is sent. create_lock serializes the sequences, so that each set is held and committed alone.
+ *
+ * Not atomic against the service itself dying between two commits: the volumes committed by
+ * then keep their snapshots (docs/coordinator.md, "Limits").
+ */
+#include "coord_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control_client.h"
+#include "log.h"
+#include "xmldoc.h"
+
+#define PREPARE_WAIT_MS 60000 /* a volume's flush of SRC before its gate closes */
+#define MAX_SELECTED 1024
+#define MAX_EXCLUDED 256
+
+struct svolume {
+	struct control_volume v;
+	char provider[32];
+	char snap_id[64];
+	char browse[64];
+	int hold_fd;
+	bool committed;
+};
+
+struct selected {
+	char *writer;
+	char *component;
+};
+
+struct session {
+	struct coord *c;
+	struct conn *k;
+	unsigned freeze_ms, hold_ms;
+	struct svolume vol[COORD_MAX_VOLUMES];
+	size_t n_vol;
+	char *excluded[MAX_EXCLUDED];
+	size_t n_excluded;
+	struct selected sel[MAX_SELECTED];
+	size_t n_sel;
+	/* the set, once created */
+	char set_id[40];
+	int64_t created_ns;
+	struct coord_writer **part;   /* the writers that take part, referenced */
+	size_t n_part;
+	char *bcd;
+	bool created, ended;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int reply_err(struct session *s, int err, const char *fmt, ...)
+{
+	char msg[COORD_MSG_MAX * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	return ipc_sendf(s->k->fd, NULL, 0, "err %d %s", -err, msg);
+}
+
+/* Whether the requester hung up (its socket says so without reading). */
+static bool requester_gone(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->k->fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* ---- writers ---------------------------------------------------------------------------- */
+
+static bool is_excluded(const struct session *s, const struct coord_writer *w)
+{
+	for (size_t i = 0; i < s->n_excluded; i++)
+		if (strcmp(s->excluded[i], "*") == 0 || strcmp(s->excluded[i], w->name) == 0 ||
+		    strcmp(s->excluded[i], w->id) == 0)
+			return true;
+	return false;
+}
+
+/* The volume list for the writers: 'volume MNT' lines, or 'volume MNT\tPATH' after commit. */
+static char *volumes_body(const struct session *s, bool with_paths, size_t *ret_len)
+{
+	size_t cap = 1, len = 0;
+	char *b;
+
+	for (size_t i = 0; i < s->n_vol; i++)
+		cap += 2 * strlen(s->vol[i].v.mnt) + 64;
+	b = malloc(cap);
+	if (!b)
+		return NULL;
+	b[0] = '\0';
+	for (size_t i = 0; i < s->n_vol; i++) {
+		const struct svolume *v = &s->vol[i];
+
+		if (with_paths)
+			len += (size_t)snprintf(b + len, cap - len, "volume %s\t%s/.snapshots/%s\n",
+						v->v.mnt, v->v.mnt, v->browse);
+		else
+			len += (size_t)snprintf(b + len, cap - len, "volume %s\n", v->v.mnt);
+	}
+	*ret_len = len;
+	return b;
+}
+
+/*
+ * Send event to every writer taking part and wait for all answers until the freeze limit.
+ * Returns 0, or the first failure with msg naming the writer; every writer's state follows.
+ */
+static int writers_event(struct session *s, const char *event, const char *body, size_t len,
+			 const char *state_after, char *msg, size_t msglen)
+{
+	long long deadline = ipc_now_ms() + s->freeze_ms;
+	char why[COORD_MSG_MAX], err[COORD_MSG_MAX + 128];
+	int first = 0;
+
+	for (size_t i = 0; i < s->n_part; i++)
+		(void)coord_writer_send(s->part[i], event, s->set_id, body, len);
+	for (size_t i = 0; i < s->n_part; i++) {
+		struct coord_writer *w = s->part[i];
+		int r = coord_writer_wait(w, deadline, why, sizeof(why), NULL);
+
+		if (r == 0) {
+			coord_writer_set_state(s->c, w, state_after, NULL);
+			continue;
+		}
+		if (r == -ETIMEDOUT)
+			snprintf(err, sizeof(err), "%s: no answer within %u ms", event, s->freeze_ms);
+		else
+			snprintf(err, sizeof(err), "%s: %s", event, why);
+		coord_writer_set_state(s->c, w, "stable", err);
+		snap_log(LOG_WARNING, "writer '%s' (%s) failed in %s: %s", w->name, w->id, event,
+			 r == -ETIMEDOUT ? "no answer in time" : why);
+		if (first == 0) {
+			first = r;
+			snprintf(msg, msglen, "writer '%s' (%s) failed in %s", w->name, w->id, err);
+		}
+	}
+	return first;
+}
+
+/* Abort to every writer taking part (waiting a little for them), each back to stable. */
+static void writers_abort(struct session *s)
+{
+	long long deadline = ipc_now_ms() + (s->freeze_ms < 5000 ? s->freeze_ms : 5000);
+	char why[COORD_MSG_MAX];
+
+	for (size_t i = 0; i < s->n_part; i++)
+		(void)coord_writer_send(s->part[i], "abort", s->set_id, NULL, 0);
+	for (size_t i = 0; i < s->n_part; i++) {
+		(void)coord_writer_wait(s->part[i], deadline, why, sizeof(why), NULL);
+		coord_writer_set_state(s->c, s->part[i], "stable", NULL);
+	}
+}
+
+static void writers_release(struct session *s)
+{
+	for (size_t i = 0; i < s->n_part; i++)
+		coord_writer_set_state(s->c, s->part[i], "stable", NULL);
+	coord_writers_drop(s->c, s->part, s->n_part);
+	s->part = NULL;
+	s->n_part = 0;
+}
+
+/* ---- volumes ---------------------------------------------------------------------------- */
+
+/* Flush the kernel's dirty pages of the mount, so that the daemon has them before its hold. */
+static int flush_mount(const struct svolume *v)
+{
+	int fd = open(v->v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syncfs(fd) < 0)
+		r = -errno;
+	(void)close(fd);
+	return r;
+}
+
+/* Undo what the volumes did: abort the holds, delete the snapshots committed. */
+static void volumes_undo(struct session *s)
+{
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct svolume *v = &s->vol[i];
+		struct control_reply rep;
+		char line[64];
+
+		if (v->hold_fd >= 0) {
+			(void)control_hold_end(v->hold_fd, false, &rep);
+			control_reply_release(&rep);
+			v->hold_fd = -1;
+		}
+		if (v->committed) {
+			snprintf(line, sizeof(line), "delete %s", v->snap_id);
+			if (control_request(&v->v, line, &rep) < 0 || rep.err)
+				snap_log(LOG_ERR, "set '%s': cannot delete snapshot '%s' of '%s': %s",
+					 s->set_id, v->snap_id, v->v.mnt,
+					 rep.rest ? rep.rest : "unreachable");
+			control_reply_release(&rep);
+			v->committed = false;
+		}
+	}
+}
+
+/* Hold every volume, then commit each. 0, or a failure with msg naming the volume. */
+static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
+{
+	long long held_at = -1;
+	int r;
+
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct svolume *v = &s->vol[i];
+
+		r = flush_mount(v);
+		if (r < 0) {
+			snprintf(msg, msglen, "volume '%s': cannot flush: %s", v->v.mnt,
+				 strerror(-r));
+			return r;
+		}
+	}
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct svolume *v = &s->vol[i];
+		struct control_reply rep;
+
+		r = control_hold(&v->v, s->set_id, s->hold_ms, PREPARE_WAIT_MS, &rep);
+		if (r < 0) {
+			snprintf(msg, msglen, "volume '%s': cannot hold its writes: %s", v->v.mnt,
+				 rep.rest && *rep.rest ? rep.rest
+						       : r == -ENOENT || r == -ECONNREFUSED
+							 ? "it is no longer mounted" : strerror(-r));
+			control_reply_release(&rep);
+			return r;
+		}
+		v->hold_fd = r;
+		if (held_at < 0)
+			held_at = ipc_now_ms();
+	}
+	if (ipc_now_ms() - held_at > s->hold_ms) {
+		snprintf(msg, msglen, "the write hold passed its limit of %u ms while %zu volumes "
+			 "were held", s->hold_ms, s->n_vol);
+		return -ETIMEDOUT;
+	}
+	if (requester_gone(s)) {
+		snprintf(msg, msglen, "the requester went away");
+		return -ECONNRESET;
+	}
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct svolume *v = &s->vol[i];
+		struct control_reply rep;
+		char id[64], set[64], browse[64];
+
+		r = control_hold_end(v->hold_fd, true, &rep);
+		v->hold_fd = -1;
+		if (r == 0 && rep.err)
+			r = -rep.err;
+		if (r == 0 && sscanf(rep.rest, "%63s %63s %63s", id, set, browse) != 3)
+			r = -EBADMSG;
+		if (r < 0) {
+			snprintf(msg, msglen, "volume '%s': cannot commit its snapshot: %s", v->v.mnt,
+				 rep.err && rep.rest ? rep.rest : strerror(-r));
+			control_reply_release(&rep);
+			return r;
+		}
+		snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
+		snprintf(v->browse, sizeof(v->browse), "%s", browse);
+		v->committed = true;
+		control_reply_release(&rep);
+	}
+	return 0;
+}
+
+/* ---- the Backup Components Document ---------------------------------------------------- */
+
+static bool is_selected(const struct session *s, const struct coord_writer *w, const char *comp)
+{
+	for (size_t i = 0; i < s->n_sel; i++)
+		if ((strcmp(s->sel[i].writer, w->name) == 0 || strcmp(s->sel[i].writer, w->id) == 0) &&
+		    strcmp(s->sel[i].component, comp) == 0)
+			return true;
+	return false;
+}
+
+static int make_bcd(struct session *s)
+{
+	struct xmldoc_snapshot snaps[COORD_MAX_VOLUMES];
+	struct xmldoc_wmd *writers = calloc(s->n_part + 1, sizeof(*writers));
+	struct xmldoc_bcd b = { .set_id = s->set_id, .created_ns = s->created_ns,
+				.snapshots = snaps, .n_snapshots = s->n_vol, .writers = writers };
+	char why[XMLDOC_ERR_MAX];
+	int r = 0;
+
+	if (!writers)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_vol; i++)
+		snaps[i] = (struct xmldoc_snapshot){ .volume = s->vol[i].v.mnt,
+						     .source = s->vol[i].v.src,
+						     .id = s->vol[i].snap_id,
+						     .browse = s->vol[i].browse,
+						     .provider = s->vol[i].provider };
+	for (size_t i = 0; i < s->n_part && r == 0; i++) {
+		struct coord_writer *w = s->part[i];
+		char *wmd;
+
+		pthread_mutex_lock(&s->c->reg_lock);
+		wmd = strdup(w->wmd ? w->wmd : "");
+		pthread_mutex_unlock(&s->c->reg_lock);
+		if (!wmd)
+			r = -ENOMEM;
+		else
+			r = xmldoc_wmd_read(wmd, strlen(wmd), &writers[b.n_writers], why,
+					    sizeof(why));
+		free(wmd);
+		if (r < 0)
+			break;
+		for (size_t j = 0; j < writers[b.n_writers].n_components; j++) {
+			struct xmldoc_component *comp = &writers[b.n_writers].components[j];
+
+			comp->selected = is_selected(s, w, comp->name);
+		}
+		b.n_writers++;
+	}
+	if (r == 0) {
+		s->bcd = xmldoc_bcd_write(&b);
+		if (!s->bcd)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; i < b.n_writers; i++)
+		xmldoc_wmd_release(&writers[i]);
+	free(writers);
+	return r;
+}
+
+/* ---- requests --------------------------------------------------------------------------- */
+
+/* 'writers' and 'gather': one 'writer ID\tNAME\tSTATE\tERROR\tLEN' line each, LEN bytes of
+ * metadata after it (0 for 'writers'). */
+static int do_writers(struct session *s, bool gather)
+{
+	struct coord_writer **v;
+	char *body = NULL, why[COORD_MSG_MAX];
+	size_t len = 0, cap = 0;
+	int n = coord_writers_take(s->c, &v), r = 0;
+
+	if (n < 0)
+		return reply_err(s, n, "cannot list the writers: %s", strerror(-n));
+	if (gather) {
+		long long deadline = ipc_now_ms() + s->freeze_ms;
+
+		pthread_mutex_lock(&s->c->create_lock);
+		for (int i = 0; i < n; i++)
+			(void)coord_writer_send(v[i], "identify", NULL, NULL, 0);
+		for (int i = 0; i < n; i++) {
+			char *doc = NULL, *wmd = NULL;
+			int e = coord_writer_wait(v[i], deadline, why, sizeof(why), &doc);
+
+			if (e == 0 && doc)
+				e = coord_wmd_check(doc, strlen(doc), v[i]->id, v[i]->name, &wmd, why,
+						    sizeof(why));
+			if (e == 0 && wmd) {
+				pthread_mutex_lock(&s->c->reg_lock);
+				free(v[i]->wmd);
+				v[i]->wmd = wmd;
+				pthread_mutex_unlock(&s->c->reg_lock);
+			} else if (e < 0) {
+				char err[COORD_MSG_MAX + 32];
+
+				snprintf(err, sizeof(err), "identify: %s",
+					 e == -ETIMEDOUT ? "no answer in time" : why);
+				coord_writer_set_state(s->c, v[i], "stable", err);
+			}
+			free(doc);
+		}
+		pthread_mutex_unlock(&s->c->create_lock);
+	}
+	pthread_mutex_lock(&s->c->reg_lock);
+	for (int i = 0; i < n && r == 0; i++) {
+		const char *wmd = gather && v[i]->wmd ? v[i]->wmd : "";
+		size_t need = strlen(v[i]->id) + strlen(v[i]->name) + strlen(v[i]->state) +
+			      strlen(v[i]->last_error) + strlen(wmd) + 64;
+
+		if (len + need > cap) {
+			char *nb = realloc(body, (len + need) * 2);
+
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			body = nb;
+			cap = (len + need) * 2;
+		}
+		len += (size_t)snprintf(body + len, cap - len, "writer %s\t%s\t%s\t%s\t%zu\n%s",
+					v[i]->id, v[i]->name, v[i]->state, v[i]->last_error,
+					strlen(wmd), wmd);
+	}
+	pthread_mutex_unlock(&s->c->reg_lock);
+	coord_writers_drop(s->c, v, (size_t)n);
+	if (r == 0 && len > IPC_MAX_MESSAGE - 64)
+		r = -EMSGSIZE;
+	if (r < 0) {
+		free(body);
+		return reply_err(s, r, "cannot list the writers: %s", strerror(-r));
+	}
+	r = ipc_sendf(s->k->fd, body, len, "ok %d", n);
+	free(body);
+	return r;
+}
+
+static int do_volume(struct session *s, const char *mnt)
+{
+	struct svolume *v = &s->vol[s->n_vol];
+	struct control_reply rep;
+	int r;
+
+	if (s->created)
+		return reply_err(s, -EALREADY, "the session's set is created already");
+	if (s->n_vol == COORD_MAX_VOLUMES)
+		return reply_err(s, -E2BIG, "a snapshot set holds at most %d volumes",
+				 COORD_MAX_VOLUMES);
+	*v = (struct svolume){ .hold_fd = -1 };
+	r = control_volume_find(mnt, &v->v);
+	if (r == -ENOTCONN)
+		return reply_err(s, r, "'%s' is not a snapfs mount", mnt);
+	if (r < 0)
+		return reply_err(s, r, "'%s': %s", mnt, strerror(-r));
+	if (strpbrk(v->v.mnt, "\t\n"))
+		return reply_err(s, -EINVAL, "volume '%s': a tab or newline in its path", mnt);
+	for (size_t i = 0; i < s->n_vol; i++)
+		if (strcmp(s->vol[i].v.mnt, v->v.mnt) == 0)
+			return reply_err(s, -EEXIST, "volume '%s' is in the set already", v->v.mnt);
+	r = control_request(&v->v, "get provider", &rep);
+	if (r < 0 || rep.err || rep.n != 1 ||
+	    sscanf(rep.lines[0], "prop provider %31s", v->provider) != 1) {
+		r = r < 0 ? r : rep.err ? -rep.err : -EBADMSG;
+		control_reply_release(&rep);
+		return reply_err(s, r, "cannot reach the daemon of '%s' (socket in '%s/%s'): %s",
+				 v->v.mnt, v->v.src, SNAP_STATE_DIR, strerror(-r));
+	}
+	control_reply_release(&rep);
+	s->n_vol++;
+	return ipc_sendf(s->k->fd, NULL, 0, "ok %s", v->v.mnt);
+}
+
+/* The sequence; on failure everything is undone and msg says why. */
+static int run_create(struct session *s, char *msg, size_t msglen)
+{
+	struct coord_writer **all;
+	char *body;
+	size_t len;
+	struct timespec now;
+	int n, r;
+
+	n = coord_writers_take(s->c, &all);
+	if (n < 0) {
+		snprintf(msg, msglen, "out of memory");
+		return n;
+	}
+	s->part = all;
+	s->n_part = 0;
+	for (int i = 0; i < n; i++) {
+		if (is_excluded(s, all[i]))
+			coord_writer_unref(s->c, all[i]);
+		else
+			s->part[s->n_part++] = all[i];
+	}
+	r = coord_new_id(s->set_id);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot make a set id: %s", strerror(-r));
+		return r;
+	}
+	body = volumes_body(s, false, &len);
+	if (!body) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	r = writers_event(s, "prepare-backup", body, len, "waiting-for-prepare", msg, msglen);
+	if (r == 0)
+		r = writers_event(s, "prepare-snapshot", body, len, "waiting-for-freeze", msg,
+				  msglen);
+	free(body);
+	if (r == 0 && requester_gone(s)) {
+		snprintf(msg, msglen, "the requester went away");
+		r = -ECONNRESET;
+	}
+	if (r == 0)
+		r = writers_event(s, "freeze", NULL, 0, "waiting-for-thaw", msg, msglen);
+	if (r == 0)
+		r = volumes_snapshot(s, msg, msglen);
+	if (r < 0) {
+		volumes_undo(s);
+		writers_abort(s);
+		return r;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	s->created_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	r = writers_event(s, "thaw", NULL, 0, "waiting-for-post-snapshot", msg, msglen);
+	if (r == 0) {
+		body = volumes_body(s, true, &len);
+		r = body ? 0 : -ENOMEM;
+		if (r == 0)
+			r = writers_event(s, "post-snapshot", body, len,
+					  "waiting-for-backup-complete", msg, msglen);
+		free(body);
+	}
+	if (r == 0) {
+		r = make_bcd(s);
+		if (r < 0)
+			snprintf(msg, msglen, "cannot write the backup components document: %s",
+				 strerror(-r));
+	}
+	if (r < 0) {
+		volumes_undo(s);
+		writers_abort(s);
+	}
+	return r;
+}
+
+static int do_create(struct session *s)
+{
+	char msg[COORD_MSG_MAX * 2], *body;
+	size_t len = 0, cap;
+	int r;
+
+	if (s->created)
+		return reply_err(s, -EALREADY, "the session's set is created already");
+	if (!s->n_vol)
+		return reply_err(s, -EINVAL, "no volume in the set: add one first");
+	pthread_mutex_lock(&s->c->create_lock);
+	r = run_create(s, msg, sizeof(msg));
+	pthread_mutex_unlock(&s->c->create_lock);
+	if (r < 0) {
+		snap_log(LOG_WARNING, "snapshot set not created: %s", msg);
+		writers_release(s);
+		return reply_err(s, r, "snapshot set not created: %s", msg);
+	}
+	cap = strlen(s->bcd) + 2;
+	for (size_t i = 0; i < s->n_vol; i++)
+		cap += strlen(s->vol[i].v.mnt) + 128;
+	body = malloc(cap);
+	if (!body)
+		r = -ENOMEM;
+	for (size_t i = 0; body && i < s->n_vol; i++)
+		len += (size_t)snprintf(body + len, cap - len, "snapshot %s\t%s\t%s\n",
+					s->vol[i].v.mnt, s->vol[i].snap_id, s->vol[i].browse);
+	if (body)
+		len += (size_t)snprintf(body + len, cap - len, "\n%s", s->bcd);
+	if (r == 0)
+		r = ipc_sendf(s->k->fd, body, len, "ok %s %zu", s->set_id, s->n_vol);
+	free(body);
+	if (r < 0) { /* the requester is gone: the set it asked for goes too */
+		snap_log(LOG_WARNING, "set '%s': the requester went away before it was told; the "
+			 "set is deleted", s->set_id);
+		pthread_mutex_lock(&s->c->create_lock);
+		volumes_undo(s);
+		writers_abort(s);
+		pthread_mutex_unlock(&s->c->create_lock);
+		writers_release(s);
+		return r;
+	}
+	snap_log(LOG_INFO, "snapshot set '%s' created on %zu volumes with %zu writers", s->set_id,
+		 s->n_vol, s->n_part);
+	s->created = true;
+	return 0;
+}
+
+/* 'complete' or 'abort' after create. */
+static int do_end(struct session *s, bool complete)
+{
+	char msg[COORD_MSG_MAX * 2] = "";
+	int r = 0;
+
+	if (!s->created || s->ended)
+		return reply_err(s, -EINVAL, "no created set to %s in this session",
+				 complete ? "complete" : "abort");
+	s->ended = true;
+	pthread_mutex_lock(&s->c->create_lock);
+	if (complete) {
+		r = writers_event(s, "backup-complete", s->bcd, strlen(s->bcd), "stable", msg,
+				  sizeof(msg));
+	} else {
+		volumes_undo(s);
+		writers_abort(s);
+	}
+	pthread_mutex_unlock(&s->c->create_lock);
+	writers_release(s);
+	if (r < 0)
+		return reply_err(s, r, "%s", msg);
+	return ipc_sendf(s->k->fd, NULL, 0, "ok");
+}
+
+static int serve_request(struct session *s, struct ipc_msg *m)
+{
+	char *word[3];
+	int n = ipc_split(m->head, word, 3);
+	char *end;
+
+	if (n == 1 && strcmp(word[0], "writers") == 0)
+		return do_writers(s, false);
+	if (n == 1 && strcmp(word[0], "gather") == 0)
+		return do_writers(s, true);
+	if (n >= 2 && strcmp(word[0], "volume") == 0) {
+		if (n == 3)
+			word[1][strlen(word[1])] = ' '; /* the path is the rest of the line */
+		return do_volume(s, word[1]);
+	}
+	if (n == 2 && strcmp(word[0], "exclude") == 0) {
+		if (s->n_excluded == MAX_EXCLUDED)
+			return reply_err(s, -E2BIG, "at most %d writers excluded", MAX_EXCLUDED);
+		s->excluded[s->n_excluded] = strdup(word[1]);
+		if (!s->excluded[s->n_excluded])
+			return reply_err(s, -ENOMEM, "out of memory");
+		s->n_excluded++;
+		return ipc_sendf(s->k->fd, NULL, 0, "ok");
+	}
+	if (n == 3 && strcmp(word[0], "select") == 0) {
+		if (s->n_sel == MAX_SELECTED)
+			return reply_err(s, -E2BIG, "at most %d components selected", MAX_SELECTED);
+		s->sel[s->n_sel].writer = strdup(word[1]);
+		s->sel[s->n_sel].component = strdup(word[2]);
+		if (!s->sel[s->n_sel].writer || !s->sel[s->n_sel].component) {
+			free(s->sel[s->n_sel].writer);
+			free(s->sel[s->n_sel].component);
+			return reply_err(s, -ENOMEM, "out of memory");
+		}
+		s->n_sel++;
+		return ipc_sendf(s->k->fd, NULL, 0, "ok");
+	}
+	if (n == 3 && strcmp(word[0], "timeouts") == 0) {
+		unsigned long f = strtoul(word[1], &end, 10), h;
+
+		if (*end || f > 86400000UL)
+			return reply_err(s, -EINVAL, "bad freeze limit '%s'", word[1]);
+		h = strtoul(word[2], &end, 10);
+		if (*end || h > 600000UL)
+			return reply_err(s, -EINVAL, "bad hold limit '%s' (at most 600000 ms)",
+					 word[2]);
+		s->freeze_ms = f ? (unsigned)f : s->c->cfg.freeze_ms;
+		s->hold_ms = h ? (unsigned)h : s->c->cfg.hold_ms;
+		return ipc_sendf(s->k->fd, NULL, 0, "ok");
+	}
+	if (n == 1 && strcmp(word[0], "create") == 0)
+		return do_create(s);
+	if (n == 1 && (strcmp(word[0], "complete") == 0 || strcmp(word[0], "abort") == 0))
+		return do_end(s, word[0][0] == 'c');
+	return reply_err(s, -EPROTO, "unknown request '%.64s'", word[0]);
+}
+
+void coord_session_serve(struct coord *c, struct conn *k)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return;
+	s->c = c;
+	s->k = k;
+	s->freeze_ms = c->cfg.freeze_ms;
+	s->hold_ms = c->cfg.hold_ms;
+	r = ipc_sendf(k->fd, NULL, 0, "ok %d", IPC_VERSION);
+	while (r == 0) {
+		struct ipc_msg m;
+
+		r = ipc_recv(k->fd, -1, &m);
+		if (r == 0)
+			r = serve_request(s, &m);
+		else if (r == -EMSGSIZE || r == -EBADMSG)
+			snap_log(LOG_WARNING, "requester (uid %u, pid %d): %s; closed",
+				 (unsigned)k->uid, (int)k->pid,
+				 r == -EMSGSIZE ? "oversized message" : "malformed message");
+		ipc_msg_release(&m);
+	}
+	if (s->part)
+		writers_release(s);
+	for (size_t i = 0; i < s->n_excluded; i++)
+		free(s->excluded[i]);
+	for (size_t i = 0; i < s->n_sel; i++) {
+		free(s->sel[i].writer);
+		free(s->sel[i].component);
+	}
+	free(s->bcd);
+	free(s);
+}
+
+int coord_wmd_check(const char *xml, size_t len, const char *id, const char *name, char **ret,
+		    char *msg, size_t msglen)
+{
+	struct xmldoc_wmd w = { 0 };
+	int r;
+
+	if (!len) {
+		snprintf(msg, msglen, "no metadata document");
+		return -EBADMSG;
+	}
+	r = xmldoc_wmd_read(xml, len, &w, msg, msglen);
+	if (r < 0)
+		return r;
+	if (strcmp(w.writer_name, name) != 0) {
+		snprintf(msg, msglen, "the document names writer '%.64s', not '%s'", w.writer_name,
+			 name);
+		r = -EINVAL;
+	} else {
+		free(w.writer_id);
+		w.writer_id = strdup(id);
+		*ret = w.writer_id ? xmldoc_wmd_write(&w) : NULL;
+		if (!*ret) {
+			snprintf(msg, msglen, "out of memory");
+			r = -ENOMEM;
+		}
+	}
+	xmldoc_wmd_release(&w);
+	return r;
+}
