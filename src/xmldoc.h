@@ -10,8 +10,12 @@
  * against its schema first.
  *
  * Reading returns -EBADMSG for a document that is not well-formed or not valid, with one line
- * in err naming the line of the document and the cause; -ENOMEM when memory runs out.
- * Writing returns a NUL-terminated heap string the caller frees, or NULL when out of memory.
+ * in err naming the line of the document and the cause; -EMSGSIZE for one over 1 MiB;
+ * -ENOMEM when memory runs out. Documents are read as UTF-8 whatever they declare, and one
+ * with a DOCTYPE is refused (nothing is ever expanded or loaded). *ret is set only on success
+ * and released with the matching _release(). A WMD's components are never 'selected'.
+ * Writing returns a NUL-terminated heap string the caller frees, or NULL when out of memory;
+ * it does not validate: strings over the schema's limits give a document that reading refuses.
  *
  * Thread-safety: every function may be called from any thread (xmldoc_init() runs libxml2's
  * one-time setup and is called by the others).
