@@ -3,7 +3,7 @@
 
 #include "config.h"
 
-const char *snap_version(void)
+__attribute__((visibility("default"))) const char *snap_version(void)
 {
 	return SNAPFS_VERSION;
 }
