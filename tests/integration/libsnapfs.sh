@@ -4,7 +4,8 @@
 # headers, and take a snapshot set with them: the writer gets the events in order, the
 # requester gets paths that read the snapshot.
 #
-# Environment: SNAPFS, SNAPFSD, BUILD_ROOT (the meson build directory), CC (default cc).
+# Environment: SNAPFS, SNAPFSD, BUILD_ROOT (the meson build directory), SANITIZE (the build's
+# b_sanitize: a sanitized libsnapfs needs its runtime in the programs too), CC (default cc).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${BUILD_ROOT:?BUILD_ROOT must name the meson build directory}"
@@ -21,6 +22,7 @@ check "the headers are installed" test -f "$(find "$root" -path '*/include/snapf
 export PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR=$root
 flags=$(pkg-config --cflags --libs snapfs)
 check "pkg-config names the library" grep -q -- '-lsnapfs' <<<"$flags"
+[ "${SANITIZE:-none}" == none ] || flags="$flags -fsanitize=$SANITIZE"
 for prog in writer requester; do
 	# shellcheck disable=SC2086
 	check "the example $prog builds from the installed files alone" \
