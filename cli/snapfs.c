@@ -143,6 +143,9 @@ static const char get_usage[] =
 	"  maxshadowcopies       snapshots shown under .snapshots/\n"
 	"  filesnottosnapshot    ':'-separated patterns of files left out\n"
 	"  diffarea              directory of the diff area\n"
+	"  provider, method      how snapshots are made (fixed at the first mount)\n"
+	"  autorecover           yes when writers may repair a set's snapshots before\n"
+	"                        they are sealed (the provider's; see docs/coordinator.md)\n"
 	"\n"
 	"  -H   NAME and VALUE separated by a tab, one property per line\n";
 

@@ -27,7 +27,11 @@
  *                       MS milliseconds on the same connection for a second line, 'commit' or
  *                       'abort'. commit takes the snapshot and replies as create; abort, EOF or
  *                       the time running out open the gate with no snapshot taken (the last
- *                       two reply 'err ETIMEDOUT ...' or nothing).
+ *                       two reply 'err ETIMEDOUT ...' or nothing). 'commit writable', where
+ *                       the provider offers auto-recovery, leaves the snapshot writable until
+ *                       'seal' and adds its tree's path: ok ID SET_ID BROWSE PATH
+ *   seal ID             make a snapshot left writable read-only (a no-op for others)
+ *                         ok
  *   list                every snapshot, oldest first
  *                         snap ID SET_ID EPOCH CREATED_NS BROWSE DIFF_BYTES KIND  (one each;
  *                         KIND: journal, or tree for a snapshot kept as a whole tree)
@@ -87,7 +91,7 @@ struct sfs_control {
 static const char *const all_props[] = {
 	ENGINE_PROP_CHUNKSIZE, ENGINE_PROP_MAXSIZE, ENGINE_PROP_MINDIFF,
 	ENGINE_PROP_MAXSHADOW, ENGINE_PROP_NOSNAP,  ENGINE_PROP_DIFFAREA,
-	ENGINE_PROP_PROVIDER,  ENGINE_PROP_METHOD,
+	ENGINE_PROP_PROVIDER,  ENGINE_PROP_METHOD,  ENGINE_PROP_AUTORECOVER,
 };
 
 /* ---- the reply, built whole before it is sent ------------------------------------------ */
@@ -263,8 +267,21 @@ static void do_prepare(struct sfs_control *c, int fd, char *args, struct reply *
 		n = read_request(fd, line);
 		r = n < 0 ? (int)n : n == 0 ? -EPIPE : 0;
 	}
-	if (r == 0 && strcmp(line, "commit") == 0) {
-		r = engine_snapshot_commit(c->eng, args, &s);
+	if (r == 0 && (strcmp(line, "commit") == 0 || strcmp(line, "commit writable") == 0)) {
+		bool writable = line[6] && engine_can_recover(c->eng);
+		char path[PATH_MAX];
+
+		r = engine_snapshot_commit(c->eng, args, writable, &s);
+		if (r == 0 && writable && engine_snapshot_writable(c->eng, s.id, path,
+								    sizeof(path)) == 0 &&
+		    !strchr(path, '\n')) {
+			snap_log(LOG_INFO, "snapshot '%s' (%s) created in set '%s', writable at '%s' "
+				 "until sealed", s.id, s.browse, s.set_id, path);
+			reply_add(rp, "ok %s %s %s %s\n", s.id, s.set_id, s.browse, path);
+			return;
+		}
+		if (r == 0 && writable) /* no path to give: sealed at once */
+			(void)engine_snapshot_seal(c->eng, s.id);
 		reply_created(rp, &s, r);
 		return;
 	}
@@ -282,6 +299,23 @@ static void do_prepare(struct sfs_control *c, int fd, char *args, struct reply *
 		snap_log(LOG_WARNING, "snapshot of set '%s' not taken: the coordinator went away",
 			 args);
 	}
+}
+
+static void do_seal(struct sfs_control *c, const char *id, struct reply *rp)
+{
+	int r;
+
+	if (!is_word(id, CATALOG_ID_LEN)) {
+		reply_err(rp, -EINVAL, "bad snapshot id '%s'", id);
+		return;
+	}
+	r = engine_snapshot_seal(c->eng, id);
+	if (r < 0) {
+		reply_err(rp, r, "cannot seal snapshot '%s': %s", id, strerror(-r));
+		return;
+	}
+	snap_log(LOG_INFO, "snapshot '%s' sealed", id);
+	reply_add(rp, "ok\n");
 }
 
 static void do_list(struct sfs_control *c, struct reply *rp)
@@ -496,6 +530,8 @@ static void serve_line(struct sfs_control *c, char *line, struct reply *rp)
 		do_delete_oldest(c, rp);
 	} else if (strcmp(line, "delete-all") == 0 && !args) {
 		do_delete_all(c, rp);
+	} else if (strcmp(line, "seal") == 0 && args) {
+		do_seal(c, args, rp);
 	} else if (strcmp(line, "get") == 0) {
 		do_get(c, args, rp);
 	} else if (strcmp(line, "set") == 0) {

@@ -356,14 +356,14 @@ int control_hold(const struct control_volume *v, const char *set_id, unsigned ms
 	return r;
 }
 
-int control_hold_end(int fd, bool commit, struct control_reply *ret)
+int control_hold_end(int fd, const char *line, struct control_reply *ret)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	*ret = (struct control_reply){ 0 };
-	r = send_line(fd, commit ? "commit" : "abort");
+	r = send_line(fd, line);
 	(void)shutdown(fd, SHUT_WR);
 	if (r == 0)
 		r = read_all(fd, &buf, &len);

@@ -62,7 +62,11 @@ void control_reply_release(struct control_reply *r);
 int control_hold(const struct control_volume *v, const char *set_id, unsigned ms,
 		 unsigned wait_ms, struct control_reply *ret);
 
-/* Commit (the reply is create's: 'ok ID SET_ID BROWSE') or abort a hold; closes fd. */
-int control_hold_end(int fd, bool commit, struct control_reply *ret);
+/*
+ * End a hold with line: "commit" (the reply is create's: 'ok ID SET_ID BROWSE'), "commit
+ * writable" (the same, with the writable tree's path after BROWSE where the provider offers
+ * auto-recovery) or "abort". Closes fd.
+ */
+int control_hold_end(int fd, const char *line, struct control_reply *ret);
 
 #endif

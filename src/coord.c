@@ -138,7 +138,7 @@ int coord_writer_wait(struct coord_writer *w, long long deadline, char *msg, siz
 		r = -ECONNRESET;
 		snprintf(msg, msglen, "the writer went away");
 	} else {
-		r = -ETIMEDOUT;
+		r = COORD_LATE;
 		snprintf(msg, msglen, "no answer in time");
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -54,8 +54,12 @@ struct conn {
 /* A new random id (36 characters and a NUL). */
 int coord_new_id(char *buf);
 
-/* Send an event; then wait for its answer until deadline (ipc_now_ms). 0 or a negative errno
- * with the writer's message (or why no answer came) in msg; ret_body takes the answer's body. */
+/*
+ * Send an event; then wait for its answer until deadline (ipc_now_ms). Wait returns 0, the
+ * writer's negative errno with its message in msg (also -ECONNRESET when it went away), or
+ * COORD_LATE when no answer came in time; ret_body takes the answer's body.
+ */
+#define COORD_LATE 1
 int coord_writer_send(struct coord_writer *w, const char *event, const char *set_id,
 		      const char *body, size_t body_len);
 int coord_writer_wait(struct coord_writer *w, long long deadline, char *msg, size_t msglen,

@@ -46,6 +46,8 @@ struct svolume {
 	char provider[32];
 	char snap_id[64];
 	char browse[64];
+	bool recoverable;        /* its provider offers auto-recovery */
+	char *writable;          /* where its snapshot may be repaired until sealed, or NULL */
 	int hold_fd;
 	bool committed;
 };
@@ -69,6 +71,7 @@ struct session {
 	char set_id[40];
 	int64_t created_ns;
 	struct coord_writer **part;   /* the writers that take part, referenced */
+	bool *late;                   /* by the same index: it did not answer the last event */
 	size_t n_part;
 	char *bcd;
 	bool created, ended;
@@ -108,14 +111,19 @@ static bool is_excluded(const struct session *s, const struct coord_writer *w)
 	return false;
 }
 
-/* The volume list for the writers: 'volume MNT' lines, or 'volume MNT\tPATH' after commit. */
-static char *volumes_body(const struct session *s, bool with_paths, size_t *ret_len)
+/*
+ * The volume list for the writers: one 'volume MNT' line each, with tab-separated fields:
+ * 'recovery=yes' where the snapshot will be writable during post-snapshot, and after the
+ * commit 'snapshot=PATH' and 'writable=PATH'.
+ */
+static char *volumes_body(const struct session *s, bool committed, size_t *ret_len)
 {
 	size_t cap = 1, len = 0;
 	char *b;
 
 	for (size_t i = 0; i < s->n_vol; i++)
-		cap += 2 * strlen(s->vol[i].v.mnt) + 64;
+		cap += 2 * strlen(s->vol[i].v.mnt) + 128 +
+		       (s->vol[i].writable ? strlen(s->vol[i].writable) : 0);
 	b = malloc(cap);
 	if (!b)
 		return NULL;
@@ -123,11 +131,15 @@ static char *volumes_body(const struct session *s, bool with_paths, size_t *ret_
 	for (size_t i = 0; i < s->n_vol; i++) {
 		const struct svolume *v = &s->vol[i];
 
-		if (with_paths)
-			len += (size_t)snprintf(b + len, cap - len, "volume %s\t%s/.snapshots/%s\n",
-						v->v.mnt, v->v.mnt, v->browse);
-		else
-			len += (size_t)snprintf(b + len, cap - len, "volume %s\n", v->v.mnt);
+		len += (size_t)snprintf(b + len, cap - len, "volume %s", v->v.mnt);
+		if (v->recoverable)
+			len += (size_t)snprintf(b + len, cap - len, "\trecovery=yes");
+		if (committed)
+			len += (size_t)snprintf(b + len, cap - len, "\tsnapshot=%s/.snapshots/%s",
+						v->v.mnt, v->browse);
+		if (committed && v->writable)
+			len += (size_t)snprintf(b + len, cap - len, "\twritable=%s", v->writable);
+		len += (size_t)snprintf(b + len, cap - len, "\n");
 	}
 	*ret_len = len;
 	return b;
@@ -150,35 +162,41 @@ static int writers_event(struct session *s, const char *event, const char *body,
 		struct coord_writer *w = s->part[i];
 		int r = coord_writer_wait(w, deadline, why, sizeof(why), NULL);
 
+		s->late[i] = r == COORD_LATE;
 		if (r == 0) {
 			coord_writer_set_state(s->c, w, state_after, NULL);
 			continue;
 		}
-		if (r == -ETIMEDOUT)
+		if (r == COORD_LATE)
 			snprintf(err, sizeof(err), "%s: no answer within %u ms", event, s->freeze_ms);
 		else
 			snprintf(err, sizeof(err), "%s: %s", event, why);
 		coord_writer_set_state(s->c, w, "stable", err);
 		snap_log(LOG_WARNING, "writer '%s' (%s) failed in %s: %s", w->name, w->id, event,
-			 r == -ETIMEDOUT ? "no answer in time" : why);
+			 r == COORD_LATE ? "no answer in time" : why);
 		if (first == 0) {
-			first = r;
+			first = r == COORD_LATE ? -ETIMEDOUT : r;
 			snprintf(msg, msglen, "writer '%s' (%s) failed in %s", w->name, w->id, err);
 		}
 	}
 	return first;
 }
 
-/* Abort to every writer taking part (waiting a little for them), each back to stable. */
+/*
+ * Abort to every writer taking part, each back to stable. The answers of those that answered
+ * the last event are awaited (within the freeze limit), so that they have undone their freeze
+ * when the requester hears of the failure; one that did not answer is still busy with it.
+ */
 static void writers_abort(struct session *s)
 {
-	long long deadline = ipc_now_ms() + (s->freeze_ms < 5000 ? s->freeze_ms : 5000);
+	long long deadline = ipc_now_ms() + s->freeze_ms;
 	char why[COORD_MSG_MAX];
 
 	for (size_t i = 0; i < s->n_part; i++)
 		(void)coord_writer_send(s->part[i], "abort", s->set_id, NULL, 0);
 	for (size_t i = 0; i < s->n_part; i++) {
-		(void)coord_writer_wait(s->part[i], deadline, why, sizeof(why), NULL);
+		if (!s->late[i])
+			(void)coord_writer_wait(s->part[i], deadline, why, sizeof(why), NULL);
 		coord_writer_set_state(s->c, s->part[i], "stable", NULL);
 	}
 }
@@ -188,7 +206,9 @@ static void writers_release(struct session *s)
 	for (size_t i = 0; i < s->n_part; i++)
 		coord_writer_set_state(s->c, s->part[i], "stable", NULL);
 	coord_writers_drop(s->c, s->part, s->n_part);
+	free(s->late);
 	s->part = NULL;
+	s->late = NULL;
 	s->n_part = 0;
 }
 
@@ -215,8 +235,10 @@ static void volumes_undo(struct session *s)
 		struct control_reply rep;
 		char line[64];
 
+		free(v->writable);
+		v->writable = NULL;
 		if (v->hold_fd >= 0) {
-			(void)control_hold_end(v->hold_fd, false, &rep);
+			(void)control_hold_end(v->hold_fd, "abort", &rep);
 			control_reply_release(&rep);
 			v->hold_fd = -1;
 		}
@@ -230,6 +252,34 @@ static void volumes_undo(struct session *s)
 			v->committed = false;
 		}
 	}
+}
+
+/* Seal the snapshots left writable for the writers' repairs. */
+static int volumes_seal(struct session *s, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct svolume *v = &s->vol[i];
+		struct control_reply rep;
+		char line[96];
+		int r;
+
+		if (!v->writable)
+			continue;
+		snprintf(line, sizeof(line), "seal %s", v->snap_id);
+		r = control_request(&v->v, line, &rep);
+		if (r == 0 && rep.err)
+			r = -rep.err;
+		if (r < 0) {
+			snprintf(msg, msglen, "volume '%s': cannot seal its snapshot: %s", v->v.mnt,
+				 rep.err && rep.rest ? rep.rest : strerror(-r));
+			control_reply_release(&rep);
+			return r;
+		}
+		control_reply_release(&rep);
+		free(v->writable);
+		v->writable = NULL;
+	}
+	return 0;
 }
 
 /* Hold every volume, then commit each. 0, or a failure with msg naming the volume. */
@@ -278,13 +328,20 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 		struct svolume *v = &s->vol[i];
 		struct control_reply rep;
 		char id[64], set[64], browse[64];
+		int end = 0;
 
-		r = control_hold_end(v->hold_fd, true, &rep);
+		r = control_hold_end(v->hold_fd, v->recoverable ? "commit writable" : "commit",
+				     &rep);
 		v->hold_fd = -1;
 		if (r == 0 && rep.err)
 			r = -rep.err;
-		if (r == 0 && sscanf(rep.rest, "%63s %63s %63s", id, set, browse) != 3)
+		if (r == 0 && sscanf(rep.rest, "%63s %63s %63s%n", id, set, browse, &end) != 3)
 			r = -EBADMSG;
+		if (r == 0 && rep.rest[end] == ' ' && !strpbrk(rep.rest + end + 1, "\t\n")) {
+			v->writable = strdup(rep.rest + end + 1);
+			if (!v->writable)
+				r = -ENOMEM;
+		}
 		if (r < 0) {
 			snprintf(msg, msglen, "volume '%s': cannot commit its snapshot: %s", v->v.mnt,
 				 rep.err && rep.rest ? rep.rest : strerror(-r));
@@ -383,6 +440,8 @@ static int do_writers(struct session *s, bool gather)
 			char *doc = NULL, *wmd = NULL;
 			int e = coord_writer_wait(v[i], deadline, why, sizeof(why), &doc);
 
+			if (e == COORD_LATE)
+				e = -ETIMEDOUT;
 			if (e == 0 && doc)
 				e = coord_wmd_check(doc, strlen(doc), v[i]->id, v[i]->name, &wmd, why,
 						    sizeof(why));
@@ -394,8 +453,7 @@ static int do_writers(struct session *s, bool gather)
 			} else if (e < 0) {
 				char err[COORD_MSG_MAX + 32];
 
-				snprintf(err, sizeof(err), "identify: %s",
-					 e == -ETIMEDOUT ? "no answer in time" : why);
+				snprintf(err, sizeof(err), "identify: %s", why);
 				coord_writer_set_state(s->c, v[i], "stable", err);
 			}
 			free(doc);
@@ -457,9 +515,13 @@ static int do_volume(struct session *s, const char *mnt)
 	for (size_t i = 0; i < s->n_vol; i++)
 		if (strcmp(s->vol[i].v.mnt, v->v.mnt) == 0)
 			return reply_err(s, -EEXIST, "volume '%s' is in the set already", v->v.mnt);
-	r = control_request(&v->v, "get provider", &rep);
-	if (r < 0 || rep.err || rep.n != 1 ||
-	    sscanf(rep.lines[0], "prop provider %31s", v->provider) != 1) {
+	r = control_request(&v->v, "get", &rep);
+	for (size_t i = 0; r == 0 && !rep.err && i < rep.n; i++) {
+		(void)sscanf(rep.lines[i], "prop provider %31s", v->provider);
+		if (strcmp(rep.lines[i], "prop autorecover yes") == 0)
+			v->recoverable = true;
+	}
+	if (r < 0 || rep.err || !v->provider[0]) {
 		r = r < 0 ? r : rep.err ? -rep.err : -EBADMSG;
 		control_reply_release(&rep);
 		return reply_err(s, r, "cannot reach the daemon of '%s' (socket in '%s/%s'): %s",
@@ -486,6 +548,11 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	}
 	s->part = all;
 	s->n_part = 0;
+	s->late = calloc((size_t)n + 1, sizeof(*s->late));
+	if (!s->late) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
 	for (int i = 0; i < n; i++) {
 		if (is_excluded(s, all[i]))
 			coord_writer_unref(s->c, all[i]);
@@ -511,8 +578,12 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "the requester went away");
 		r = -ECONNRESET;
 	}
-	if (r == 0)
-		r = writers_event(s, "freeze", NULL, 0, "waiting-for-thaw", msg, msglen);
+	if (r == 0) {
+		body = volumes_body(s, false, &len);
+		r = body ? writers_event(s, "freeze", body, len, "waiting-for-thaw", msg, msglen)
+			 : -ENOMEM;
+		free(body);
+	}
 	if (r == 0)
 		r = volumes_snapshot(s, msg, msglen);
 	if (r < 0) {
@@ -531,6 +602,8 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 					  "waiting-for-backup-complete", msg, msglen);
 		free(body);
 	}
+	if (r == 0)
+		r = volumes_seal(s, msg, msglen);
 	if (r == 0) {
 		r = make_bcd(s);
 		if (r < 0)
@@ -700,6 +773,8 @@ void coord_session_serve(struct coord *c, struct conn *k)
 	}
 	if (s->part)
 		writers_release(s);
+	for (size_t i = 0; i < s->n_vol; i++)
+		free(s->vol[i].writable);
 	for (size_t i = 0; i < s->n_excluded; i++)
 		free(s->excluded[i]);
 	for (size_t i = 0; i < s->n_sel; i++) {

@@ -40,6 +40,7 @@
 #define ENGINE_PROP_DIFFAREA "diffarea"                   /* directory of the diff area */
 #define ENGINE_PROP_PROVIDER "provider"                   /* fixed at the first mount */
 #define ENGINE_PROP_METHOD "method"                       /* the provider's; read-only */
+#define ENGINE_PROP_AUTORECOVER "autorecover"             /* the provider's; read-only */
 
 #define ENGINE_MAX_SNAPSHOTS 512
 #define ENGINE_DEFAULT_CHUNK (64u * 1024)
@@ -168,8 +169,19 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
  * nothing), on the same thread.
  */
 int engine_snapshot_prepare(struct engine *e);
-int engine_snapshot_commit(struct engine *e, const char *set_id, struct catalog_snapshot *ret);
+int engine_snapshot_commit(struct engine *e, const char *set_id, bool writable,
+			   struct catalog_snapshot *ret);
 void engine_snapshot_abort(struct engine *e);
+
+/*
+ * Auto-recovery, where the provider offers it (engine_can_recover): a snapshot committed
+ * writable stays writable, at the path engine_snapshot_writable() gives (its tree's absolute
+ * path), until engine_snapshot_seal(); the next open seals it too.
+ * Seal returns 0 for a provider without auto-recovery.
+ */
+bool engine_can_recover(struct engine *e);
+int engine_snapshot_writable(struct engine *e, const char *id, char *buf, size_t size);
+int engine_snapshot_seal(struct engine *e, const char *id);
 
 /* Every snapshot, oldest first (see catalog_snapshot_list). */
 int engine_snapshot_list(struct engine *e,

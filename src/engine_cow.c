@@ -1089,7 +1089,8 @@ void engine_snapshot_abort(struct engine *e)
 	pthread_mutex_unlock(&e->create_lock);
 }
 
-int engine_snapshot_commit(struct engine *e, const char *set_id, struct catalog_snapshot *ret)
+int engine_snapshot_commit(struct engine *e, const char *set_id, bool writable,
+			   struct catalog_snapshot *ret)
 {
 	struct catalog_snapshot s = { 0 };
 	int64_t sec = e->held_after_s;
@@ -1114,7 +1115,8 @@ int engine_snapshot_commit(struct engine *e, const char *set_id, struct catalog_
 	/* an offloading provider makes the tree now; a crash before the row leaves an orphan */
 	if (e->prov->tree_make) {
 		s.tree = true;
-		r = e->prov->tree_make(e->src_fd, e->trees_fd, s.id);
+		r = e->prov->tree_make(e->src_fd, e->trees_fd, s.id,
+				       writable && e->prov->tree_seal);
 		if (r < 0)
 			snap_log(LOG_ERR, "provider %s: cannot make snapshot %s: %s", e->prov->name,
 				 s.id, strerror(-r));
@@ -1156,7 +1158,38 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 	r = engine_snapshot_prepare(e);
 	if (r < 0)
 		return r;
-	return engine_snapshot_commit(e, set_id, ret);
+	return engine_snapshot_commit(e, set_id, false, ret);
+}
+
+bool engine_can_recover(struct engine *e)
+{
+	return e->prov->tree_seal != NULL;
+}
+
+int engine_snapshot_writable(struct engine *e, const char *id, char *buf, size_t size)
+{
+	char link[64], dir[PATH_MAX];
+	ssize_t n;
+	int len;
+
+	if (!e->prov->tree_seal)
+		return -EOPNOTSUPP;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", e->trees_fd);
+	n = readlink(link, dir, sizeof(dir) - 1);
+	if (n < 0)
+		return -errno;
+	dir[n] = '\0';
+	len = snprintf(buf, size, "%s/%s", dir, id);
+	return len > 0 && (size_t)len < size ? 0 : -ENAMETOOLONG;
+}
+
+int engine_snapshot_seal(struct engine *e, const char *id)
+{
+	if (!e->prov->tree_seal)
+		return 0;
+	if (strchr(id, '/') || id[0] == '.')
+		return -EINVAL;
+	return e->prov->tree_seal(e->trees_fd, id);
 }
 
 int engine_snapshot_list(struct engine *e,
@@ -1358,6 +1391,7 @@ static const struct prop props[] = {
 	{ ENGINE_PROP_DIFFAREA, "" },
 	{ ENGINE_PROP_PROVIDER, "cow" },
 	{ ENGINE_PROP_METHOD, "cow" },
+	{ ENGINE_PROP_AUTORECOVER, "no" },
 };
 
 static const struct prop *find_prop(const char *name)
@@ -1420,10 +1454,12 @@ int engine_prop_get(struct engine *e, const char *name, char *buf, size_t size)
 
 	if (!p)
 		return -ENOENT;
-	if (strcmp(name, ENGINE_PROP_METHOD) == 0) {
-		if (strlen(e->prov->method) >= size)
+	if (strcmp(name, ENGINE_PROP_METHOD) == 0 || strcmp(name, ENGINE_PROP_AUTORECOVER) == 0) {
+		const char *v = name[0] == 'm' ? e->prov->method : e->prov->tree_seal ? "yes" : "no";
+
+		if (strlen(v) >= size)
 			return -ERANGE;
-		strcpy(buf, e->prov->method);
+		strcpy(buf, v);
 		return (int)strlen(buf);
 	}
 	pthread_mutex_lock(&e->cat_lock);
@@ -1451,7 +1487,8 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
 		return -ENOENT;
 	}
 	if (strcmp(name, ENGINE_PROP_CHUNKSIZE) == 0 || strcmp(name, ENGINE_PROP_DIFFAREA) == 0 ||
-	    strcmp(name, ENGINE_PROP_PROVIDER) == 0 || strcmp(name, ENGINE_PROP_METHOD) == 0) {
+	    strcmp(name, ENGINE_PROP_PROVIDER) == 0 || strcmp(name, ENGINE_PROP_METHOD) == 0 ||
+	    strcmp(name, ENGINE_PROP_AUTORECOVER) == 0) {
 		snprintf(msg, msglen, "property '%s' is fixed when the volume is first mounted",
 			 name);
 		return -EPERM;
@@ -1634,9 +1671,16 @@ static int open_trees(struct engine *e, char *msg, size_t msglen)
 	while ((de = readdir(d))) {
 		int r;
 
-		if (de->d_name[0] == '.' ||
-		    catalog_snapshot_each(e->cat, tree_known, de->d_name) == 1)
+		if (de->d_name[0] == '.')
 			continue;
+		if (catalog_snapshot_each(e->cat, tree_known, de->d_name) == 1) {
+			/* a crash during a set's auto-recovery left it writable */
+			r = e->prov->tree_seal ? e->prov->tree_seal(e->trees_fd, de->d_name) : 0;
+			if (r < 0)
+				snap_log(LOG_ERR, "trees: cannot seal '%s': %s", de->d_name,
+					 strerror(-r));
+			continue;
+		}
 		r = e->prov->tree_remove ? e->prov->tree_remove(e->trees_fd, de->d_name) :
 		    tree_remove_all(e->trees_fd, de->d_name);
 		if (r < 0)

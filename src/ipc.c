@@ -305,14 +305,14 @@ static int start_snapfsd(char *err, size_t errlen)
 	return 0;
 }
 
-int ipc_connect(char *err, size_t errlen)
+int ipc_connect(bool start, char *err, size_t errlen)
 {
 	long long deadline;
 	int fd = try_connect(), r;
 
 	if (fd >= 0)
 		return fd;
-	if (fd != -ENOENT && fd != -ECONNREFUSED) {
+	if ((fd != -ENOENT && fd != -ECONNREFUSED) || !start) {
 		snprintf(err, errlen, "cannot reach the coordinator at '%s/%s': %s",
 			 ipc_runtime_dir(), IPC_SOCKET, strerror(-fd));
 		return fd;

@@ -63,11 +63,11 @@ const char *ipc_runtime_dir(void);
 int ipc_socket_path(char *buf, size_t len);
 
 /*
- * Connect to snapfsd; when nothing listens, start it (SNAPFSD names the program, else the
- * snapfsd beside this program, else the installed one) and wait for it up to 10 s. Returns
- * the connected fd or a negative errno with a message in err.
+ * Connect to snapfsd; when nothing listens and start is true, start it (SNAPFSD names the
+ * program, else the snapfsd beside this program, else the installed one) and wait for it up
+ * to 10 s. Returns the connected fd or a negative errno with a message in err.
  */
-int ipc_connect(char *err, size_t errlen);
+int ipc_connect(bool start, char *err, size_t errlen);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long ipc_now_ms(void);

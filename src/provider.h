@@ -39,7 +39,13 @@ struct provider {
 	 * With the write gate closed and SRC synced: make the tree of the snapshot in trees_fd
 	 * under name, from src_fd. NULL when the journal serves new snapshots.
 	 */
-	int (*tree_make)(int src_fd, int trees_fd, const char *name);
+	int (*tree_make)(int src_fd, int trees_fd, const char *name, bool writable);
+	/*
+	 * Make the tree name read-only, for providers whose trees can be made writable for a
+	 * while (auto-recovery: writers repair their files in the snapshot before it is sealed);
+	 * NULL for the others. Sealing a sealed tree is a no-op.
+	 */
+	int (*tree_seal)(int trees_fd, const char *name);
 	/* Remove the tree (or a partial one) name in trees_fd. */
 	int (*tree_remove)(int trees_fd, const char *name);
 	/* Background work, started once the engine is open and stopped before it closes. */

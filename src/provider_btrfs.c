@@ -10,6 +10,9 @@
  * - The journal stays off: writes are never slowed, and nothing goes to the diff area.
  * - The subvolume is made with the write gate closed, after syncfs, and recorded in the catalog
  *   after it: a subvolume left without a row by a crash is removed at the next open.
+ * - Auto-recovery: a snapshot of a set may be made writable and sealed (read-only) once its
+ *   writers have repaired their files in it; every subvolume is sealed again at each open, so
+ *   a crash during the repairs leaves no writable snapshot.
  * - Space is btrfs's: setting maxsize is refused (btrfs quota groups bound it), and list
  *   shadows shows 0 bytes for these snapshots, whose extents are shared with the live tree.
  */
@@ -19,6 +22,7 @@
 #include <fcntl.h>
 #include <linux/btrfs.h>
 #include <linux/magic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -69,7 +73,7 @@ static int btrfs_probe(int src_fd, char *why, size_t len)
 	return 0;
 }
 
-static int btrfs_tree_make(int src_fd, int trees_fd, const char *name)
+static int btrfs_tree_make(int src_fd, int trees_fd, const char *name, bool writable)
 {
 	struct btrfs_ioctl_vol_args_v2 args;
 	int src = openat(src_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -78,7 +82,7 @@ static int btrfs_tree_make(int src_fd, int trees_fd, const char *name)
 
 	memset(&args, 0, sizeof(args));
 	args.fd = src;
-	args.flags = BTRFS_SUBVOL_RDONLY;
+	args.flags = writable ? 0 : BTRFS_SUBVOL_RDONLY;
 	snprintf(args.name, sizeof(args.name), "%s", name);
 	if (src < 0 || dir < 0 || ioctl(dir, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0)
 		r = -errno;
@@ -86,6 +90,24 @@ static int btrfs_tree_make(int src_fd, int trees_fd, const char *name)
 		(void)close(src);
 	if (dir >= 0)
 		(void)close(dir);
+	return r;
+}
+
+static int btrfs_tree_seal(int trees_fd, const char *name)
+{
+	int fd = openat(trees_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+	uint64_t flags;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BTRFS_IOC_SUBVOL_GETFLAGS, &flags) < 0) {
+		r = -errno;
+	} else if (!(flags & BTRFS_SUBVOL_RDONLY)) {
+		flags |= BTRFS_SUBVOL_RDONLY;
+		if (ioctl(fd, BTRFS_IOC_SUBVOL_SETFLAGS, &flags) < 0)
+			r = -errno;
+	}
+	(void)close(fd);
 	return r;
 }
 
@@ -118,5 +140,6 @@ const struct provider provider_btrfs = {
 	.trees = true,
 	.probe = btrfs_probe,
 	.tree_make = btrfs_tree_make,
+	.tree_seal = btrfs_tree_seal,
 	.tree_remove = btrfs_tree_remove,
 };

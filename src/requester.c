@@ -126,7 +126,7 @@ SNAP_EXPORT int snap_session_connect(struct snap_session *s)
 
 	if (s->fd >= 0)
 		return 0;
-	s->fd = ipc_connect(s->error, sizeof(s->error));
+	s->fd = ipc_connect(true, s->error, sizeof(s->error));
 	if (s->fd < 0) {
 		r = s->fd;
 		s->fd = -1;

@@ -34,6 +34,8 @@ struct snap_writer {
 	size_t n_comps;
 	int fd;
 	int stop_fd;            /* eventfd: snap_writer_stop() */
+	bool frozen;            /* between a freeze that succeeded and its thaw or abort */
+	char frozen_set[40];    /* that freeze's set */
 	char error[ERR_MAX];
 };
 
@@ -216,8 +218,11 @@ static char *metadata(struct snap_writer *w)
 	return xmldoc_wmd_write(&d);
 }
 
-/* Connect and register; 0, or a negative errno with w->error set. */
-static int do_register(struct snap_writer *w)
+/*
+ * Connect and register; 0, or a negative errno with w->error set. Only the first registration
+ * starts the coordinator: one stopped later by its administrator stays stopped.
+ */
+static int do_register(struct snap_writer *w, bool start)
 {
 	char *wmd = metadata(w), *word[3];
 	struct ipc_msg m;
@@ -227,7 +232,7 @@ static int do_register(struct snap_writer *w)
 		snprintf(w->error, sizeof(w->error), "writer '%s': out of memory", w->name);
 		return -ENOMEM;
 	}
-	fd = ipc_connect(w->error, sizeof(w->error));
+	fd = ipc_connect(start, w->error, sizeof(w->error));
 	if (fd < 0) {
 		free(wmd);
 		return fd;
@@ -260,9 +265,14 @@ static int do_register(struct snap_writer *w)
 	return r;
 }
 
-/* Take an event's body apart: 'volume MNT[\tPATH]' lines, or a BCD. */
-static int parse_body(char *body, struct snap_event *ev, const char **vols, const char **snaps)
+/*
+ * Take an event's body apart: 'volume MNT' lines with tab-separated fields (recovery=yes,
+ * snapshot=PATH, writable=PATH), or a BCD.
+ */
+static int parse_body(char *body, struct snap_event *ev, const char **vols, const char **snaps,
+		      const char **recovery)
 {
+	const char *writable[MAX_VOLUMES];
 	char *p = body;
 
 	if (*p == '<') {
@@ -270,28 +280,43 @@ static int parse_body(char *body, struct snap_event *ev, const char **vols, cons
 		return 0;
 	}
 	while (*p) {
-		char *nl = strchr(p, '\n'), *tab;
+		char *nl = strchr(p, '\n'), *field;
+		size_t i = ev->n_volumes;
 
-		if (!nl || strncmp(p, "volume ", 7) != 0 || ev->n_volumes == MAX_VOLUMES)
+		if (!nl || strncmp(p, "volume ", 7) != 0 || i == MAX_VOLUMES)
 			return -EBADMSG;
 		*nl = '\0';
-		tab = strchr(p + 7, '\t');
-		if (tab) {
-			*tab = '\0';
-			snaps[ev->n_volumes] = tab + 1;
-			ev->snapshots = snaps;
+		vols[i] = p + 7;
+		recovery[i] = writable[i] = snaps[i] = NULL;
+		field = strchr(p + 7, '\t');
+		if (field)
+			*field++ = '\0';
+		for (char *save = NULL, *f = field ? strtok_r(field, "\t", &save) : NULL; f;
+		     f = strtok_r(NULL, "\t", &save)) {
+			if (strncmp(f, "snapshot=", 9) == 0) {
+				snaps[i] = f + 9;
+				ev->snapshots = snaps;
+			} else if (strncmp(f, "writable=", 9) == 0) {
+				writable[i] = f + 9;
+			} else if (strcmp(f, "recovery=yes") == 0) {
+				recovery[i] = "yes";
+			}
 		}
-		vols[ev->n_volumes++] = p + 7;
+		/* after the commit, what recovery holds is where to write, if anywhere */
+		if (ev->kind == SNAP_EVENT_POST_SNAPSHOT)
+			recovery[i] = writable[i];
+		ev->n_volumes++;
 		p = nl + 1;
 	}
 	ev->volumes = vols;
+	ev->recovery = recovery;
 	return 0;
 }
 
 /* Serve one event frame; the answer goes back at once. */
 static int serve_event(struct snap_writer *w, struct ipc_msg *m)
 {
-	const char *vols[MAX_VOLUMES], *snaps[MAX_VOLUMES] = { 0 };
+	const char *vols[MAX_VOLUMES], *snaps[MAX_VOLUMES] = { 0 }, *recovery[MAX_VOLUMES];
 	struct snap_event ev = { 0 };
 	char *word[4], *doc = NULL;
 	snap_writer_fn fn = NULL;
@@ -311,10 +336,16 @@ static int serve_event(struct snap_writer *w, struct ipc_msg *m)
 		return ipc_sendf(w->fd, NULL, 0, "fail %s %d unknown event '%.32s'", word[1],
 				 EPROTO, word[2]);
 	ev.set_id = strcmp(word[3], "-") == 0 ? "" : word[3];
-	if (parse_body(m->body, &ev, vols, snaps) < 0)
+	if (parse_body(m->body, &ev, vols, snaps, recovery) < 0)
 		return -EBADMSG;
 	w->error[0] = '\0';
 	r = fn ? fn(w, &ev, w->ctx) : 0;
+	if (ev.kind == SNAP_EVENT_FREEZE) {
+		w->frozen = r == 0;
+		snprintf(w->frozen_set, sizeof(w->frozen_set), "%s", ev.set_id);
+	}
+	else if (ev.kind == SNAP_EVENT_THAW || ev.kind == SNAP_EVENT_ABORT)
+		w->frozen = false;
 	if (r < 0)
 		return ipc_sendf(w->fd, NULL, 0, "fail %s %d %s", word[1], -r,
 				 w->error[0] ? w->error : strerror(-r));
@@ -329,6 +360,19 @@ static int serve_event(struct snap_writer *w, struct ipc_msg *m)
 	return r;
 }
 
+/* The coordinator went away between freeze and thaw: no thaw will come, so abort. */
+static void abort_frozen(struct snap_writer *w)
+{
+	struct snap_event ev = { .kind = SNAP_EVENT_ABORT, .name = "abort",
+				 .set_id = w->frozen_set };
+
+	if (!w->frozen)
+		return;
+	w->frozen = false;
+	if (w->cb.abort)
+		(void)w->cb.abort(w, &ev, w->ctx);
+}
+
 /* Wait a second for a stop; true when one came. */
 static bool wait_stop(struct snap_writer *w, int ms)
 {
@@ -339,7 +383,7 @@ static bool wait_stop(struct snap_writer *w, int ms)
 
 SNAP_EXPORT int snap_writer_run(struct snap_writer *w)
 {
-	int r = do_register(w);
+	int r = do_register(w, true);
 
 	if (r < 0)
 		return r;
@@ -351,7 +395,7 @@ SNAP_EXPORT int snap_writer_run(struct snap_writer *w)
 		if (w->fd < 0) { /* the coordinator went away: register again, once a second */
 			if (wait_stop(w, 1000))
 				break;
-			r = do_register(w);
+			r = do_register(w, false);
 			if (r == -EACCES)
 				return r;
 			continue;
@@ -375,11 +419,13 @@ SNAP_EXPORT int snap_writer_run(struct snap_writer *w)
 				 "coordinator lost: %s", w->name, strerror(-r));
 			(void)close(w->fd);
 			w->fd = -1;
+			abort_frozen(w);
 		}
 	}
 	if (w->fd >= 0) {
 		(void)close(w->fd);
 		w->fd = -1;
 	}
+	abort_frozen(w);
 	return 0;
 }

@@ -26,10 +26,15 @@
  *   prepare_snapshot  the snapshot set's volumes are known (ev->volumes)
  *   freeze            make the data consistent and hold it so until thaw (time-limited)
  *   thaw              the set is committed (or abandoned): let the application go on
- *   post_snapshot     the set exists; ev->snapshots says where each volume's snapshot reads
+ *   post_snapshot     the set exists; ev->snapshots says where each volume's snapshot reads;
+ *                     where ev->recovery[i] is not NULL, that snapshot's tree may be written
+ *                     there (to roll back what was unfinished, as SQLite does with a hot
+ *                     journal) until the event returns; then it is sealed read-only
  *   backup_complete   the requester is done with the set
  *   abort             the sequence failed after prepare_backup: undo what freeze did, if
- *                     thaw has not come; no snapshot of the set remains
+ *                     thaw has not come; no snapshot of the set remains. Also called by the
+ *                     library when the coordinator goes away, or the writer is stopped,
+ *                     between a freeze and its thaw
  *   pre_restore, post_restore   around a restore of this writer's components
  *
  * A callback returns 0, or a negative errno after describing the failure with
@@ -70,10 +75,18 @@ struct snap_event {
 	const char *name;                /* the event's name: "freeze", "post-snapshot", ... */
 	const char *set_id;              /* the snapshot set, "" before the set has an id */
 	const char *bcd;                 /* Backup Components Document (XML), or NULL */
-	size_t n_volumes;                /* the set's volumes (mount points) */
+	size_t n_volumes;                /* the set's volumes (mount points), given to
+					    prepare_backup, prepare_snapshot, freeze and
+					    post_snapshot; 0 for the other events */
 	const char *const *volumes;
 	const char *const *snapshots;    /* post_snapshot: where each volume's snapshot reads,
 					    by the same index (MNT/.snapshots/@GMT-...); else NULL */
+	const char *const *recovery;     /* prepare_snapshot, freeze: "yes" for each volume
+					    whose snapshot will be writable in post_snapshot,
+					    else NULL (auto-recovery); post_snapshot: the
+					    directory where that snapshot's tree may be written,
+					    else NULL. The array itself is never NULL when
+					    n_volumes > 0. */
 };
 
 typedef int (*snap_writer_fn)(struct snap_writer *w, const struct snap_event *ev, void *ctx);

@@ -135,7 +135,7 @@ expect_eq "--all without snapshots" "deleted 0 snapshots from '$mnt'" \
 echo "== get and set"
 props=$("$SNAPFS" get -H "$mnt")
 expect_eq "get -H lists every property" \
-	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea provider method" \
+	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea provider method autorecover" \
 	"$(cut -f1 <<<"$props" | xargs)"
 expect_eq "the default provider" cow "$("$SNAPFS" get -H provider "$mnt" | cut -f2)"
 expect_eq "the default method" cow "$("$SNAPFS" get -H method "$mnt" | cut -f2)"
