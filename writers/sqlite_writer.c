@@ -19,6 +19,12 @@
  * the application wait on their busy handlers meanwhile. If neither comes within 300 s
  * (the coordinator died), the watchdog lets go, and the set's thaw then fails.
  *
+ * Auto-recovery: on a volume whose snapshot will be writable during post-snapshot (its provider
+ * offers it: ev->recovery), freeze waits at most RECOVER_BUSY_MS for a database's lock. If an
+ * application holds it longer (a long transaction under way), freeze goes on without it, and
+ * post-snapshot opens that snapshot's copy read-write first: SQLite rolls back the hot journal
+ * or replays the WAL there, as after a crash, so the snapshot holds the last committed state.
+ *
  * post-snapshot: each locked database, read in the snapshot (SNAPSHOT/RELATIVE-PATH) with
  * 'file:...?immutable=1' (snapshots are read-only, and immutable reads the database file alone,
  * which freeze made complete), must pass 'PRAGMA quick_check' and have no hot journal; a failure
@@ -43,6 +49,7 @@
 #include "common.h"
 
 #define FREEZE_BUSY_MS 10000    /* how long freeze waits for the databases' locks, in all */
+#define RECOVER_BUSY_MS 1000    /* ... for one whose snapshot can be repaired afterwards */
 #define MAX_DBS 1024            /* a writer's components at most (libsnapfs) */
 #define COMPONENT_NAME_MAX 128
 
@@ -53,6 +60,7 @@ struct held {
 	char *path;             /* canonical */
 	sqlite3 *conn;          /* holds the lock until thaw or abort; NULL after */
 	bool is_wal;
+	bool unlocked;          /* busy at freeze: its copy is repaired in post-snapshot */
 };
 
 struct sqlite_writer {
@@ -414,11 +422,32 @@ static int on_prepare(struct snap_writer *w, const struct snap_event *ev, void *
 	return 0;
 }
 
+/*
+ * Lock one database for freeze: until deadline, or briefly where its volume's snapshot can be
+ * repaired (recoverable), in which case a lock held by the application is no failure.
+ */
+static int freeze_db(struct snap_writer *w, struct held *h, long long deadline, bool recoverable)
+{
+	long long now = now_ms();
+	int r;
+
+	if (recoverable && deadline > now + RECOVER_BUSY_MS)
+		deadline = now + RECOVER_BUSY_MS;
+	r = lock_db(w, h, deadline);
+	if (r == -EBUSY && recoverable) {
+		common_log("database '%s' is busy (%s): its copy in the snapshot will be repaired",
+			   h->path, snap_writer_error(w));
+		h->unlocked = true;
+		return 0;
+	}
+	return r;
+}
+
 static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *ctx)
 {
 	struct sqlite_writer *sw = ctx;
 	long long start = now_ms(), deadline = start + FREEZE_BUSY_MS;
-	size_t n_wal = 0, skipped = 0;
+	size_t n_wal = 0, skipped = 0, n_unlocked = 0;
 	bool known;
 	int r = 0;
 
@@ -433,9 +462,10 @@ static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *c
 			   ev->set_id);
 	for (size_t i = 0; i < sw->n_dbs && r == 0; i++) {
 		struct held *h = &sw->held[sw->n_held];
+		int v = known ? common_volume_of((const char *const *)sw->set.volumes,
+						 sw->set.n_volumes, sw->dbs[i], NULL) : -1;
 
-		if (known && common_volume_of((const char *const *)sw->set.volumes,
-					      sw->set.n_volumes, sw->dbs[i], NULL) < 0) {
+		if (known && v < 0) {
 			skipped++;
 			continue;
 		}
@@ -449,8 +479,11 @@ static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *c
 			break;
 		}
 		sw->n_held++;
-		r = lock_db(w, h, deadline);
+		/* freeze's own volume list says which snapshots can be repaired */
+		v = common_volume_of(ev->volumes, ev->n_volumes, sw->dbs[i], NULL);
+		r = freeze_db(w, h, deadline, v >= 0 && ev->recovery[v]);
 		n_wal += h->is_wal;
+		n_unlocked += h->unlocked;
 	}
 	if (r < 0) {
 		common_log("freeze of set '%s' failed: %s", ev->set_id, snap_writer_error(w));
@@ -465,9 +498,9 @@ static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *c
 		common_unlock();
 		return snap_writer_fail(w, r, "cannot start the thaw watchdog: %s", strerror(-r));
 	}
-	common_log("set '%s': froze %zu databases (%zu WAL, %zu rollback journal) in %lld ms; "
-		   "%zu not in the set", ev->set_id, sw->n_held, n_wal, sw->n_held - n_wal,
-		   sw->locked_ms - start, skipped);
+	common_log("set '%s': froze %zu databases (%zu WAL, %zu rollback journal, %zu busy, to "
+		   "be repaired) in %lld ms; %zu not in the set", ev->set_id, sw->n_held, n_wal,
+		   sw->n_held - n_wal - n_unlocked, n_unlocked, sw->locked_ms - start, skipped);
 	common_unlock();
 	return 0;
 }
@@ -547,6 +580,38 @@ static bool has_hot_journal(const char *path)
 	return n == sizeof(head) && memcmp(head, journal_magic, sizeof(head)) == 0;
 }
 
+/*
+ * Repair the copy of a database in a snapshot still writable: a read-write connection rolls
+ * back a hot journal or replays the WAL (and a checkpoint empties it), as after a crash.
+ */
+static int repair_copy(struct snap_writer *w, const char *db, const char *copy)
+{
+	char result[256] = "";
+	sqlite3 *c = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(copy, &c, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK)
+		rc = run_sql(c, "PRAGMA quick_check", NULL, result, sizeof(result));
+	if (rc == SQLITE_OK)
+		rc = run_sql(c, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, 0);
+	if (rc != SQLITE_OK) {
+		int r = snap_writer_fail(w, -EIO, "database '%s' cannot be repaired in the snapshot "
+					 "at '%s': %s", db, copy,
+					 c ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+
+		(void)sqlite3_close_v2(c);
+		return r;
+	}
+	/* closing the last connection removes the WAL and the shared-memory file */
+	rc = sqlite3_close(c);
+	if (rc != SQLITE_OK)
+		return snap_writer_fail(w, -EIO, "database '%s': cannot close its repaired copy at "
+					"'%s': %s", db, copy, sqlite3_errstr(rc));
+	common_log("database '%s' repaired in the snapshot", db);
+	return 0;
+}
+
 /* Check the copy of one database in the snapshot; 0 or a failure. */
 static int check_copy(struct snap_writer *w, const char *db, const char *copy)
 {
@@ -597,19 +662,29 @@ static int on_post_snapshot(struct snap_writer *w, const struct snap_event *ev, 
 		return 0;
 	}
 	for (size_t i = 0; i < sw->n_held && r == 0; i++) {
-		const char *rel;
+		const char *rel, *writable;
 		char copy[PATH_MAX];
 		int v = common_volume_of(ev->volumes, ev->n_volumes, sw->held[i].path, &rel);
 
 		if (v < 0 || !ev->snapshots[v])
 			continue;
-		if (snprintf(copy, sizeof(copy), "%s%s", ev->snapshots[v], rel) >=
-		    (int)sizeof(copy)) {
+		/* a snapshot still writable is repaired and checked in its own tree */
+		writable = ev->recovery ? ev->recovery[v] : NULL;
+		if (snprintf(copy, sizeof(copy), "%s%s", writable ? writable : ev->snapshots[v],
+			     rel) >= (int)sizeof(copy)) {
 			r = snap_writer_fail(w, -ENAMETOOLONG, "database '%s': its path in the "
 					     "snapshot is too long", sw->held[i].path);
 			break;
 		}
-		r = check_copy(w, sw->held[i].path, copy);
+		if (sw->held[i].unlocked && !writable) {
+			r = snap_writer_fail(w, -EBUSY, "database '%s' was busy at freeze, and its "
+					     "snapshot cannot be repaired", sw->held[i].path);
+			break;
+		}
+		if (writable)
+			r = repair_copy(w, sw->held[i].path, copy);
+		if (r == 0)
+			r = check_copy(w, sw->held[i].path, copy);
 		checked++;
 	}
 	if (r < 0)
