@@ -396,6 +396,40 @@ static ssize_t full_pwrite(const struct snap_io *io, int fd, const void *buf, si
 	return full ? -ENOSPC : snap_io_default.pwrite(io, fd, buf, len, off);
 }
 
+/* The two steps of a snapshot in a set: abort records nothing, commit what prepare held. */
+static void test_prepare_commit_abort(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_snapshot s;
+	struct engine_node root;
+	char buf[64], path[256];
+
+	write_file(f, "f", "one", 0);
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	engine_snapshot_abort(f->e);
+	assert_int_equal(nsnaps(f), 0);
+	write_file(f, "f", "two", 0); /* the gate is open again */
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, "set-1", true, &s), 0);
+	assert_string_equal(s.set_id, "set-1");
+	assert_int_equal(nsnaps(f), 1);
+	write_file(f, "f", "six", 0);
+	assert_int_equal(engine_snap_root(f->e, s.browse, &root), 0);
+	assert_int_equal(snap_read(f, &root, "f", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "two");
+	/* copy-on-write offers no auto-recovery: asked for, the snapshot is read-only all the same */
+	assert_false(engine_can_recover(f->e));
+	assert_int_equal(engine_snapshot_writable(f->e, s.id, path, sizeof(path)), -EOPNOTSUPP);
+	assert_int_equal(engine_snapshot_seal(f->e, s.id), 0);
+	assert_int_equal(engine_prop_get(f->e, ENGINE_PROP_AUTORECOVER, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "no");
+	/* an empty or overlong set id is refused, and the gate opens again */
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, "", false, &s), -EINVAL);
+	write_file(f, "f", "ten", 0);
+	assert_int_equal(nsnaps(f), 1);
+}
+
 static void test_full_filesystem_deletes_oldest(void **state)
 {
 	struct fx *f = *state;
@@ -436,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files_not_to_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_orphans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_filesystem_deletes_oldest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepare_commit_abort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
