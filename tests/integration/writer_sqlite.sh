@@ -225,7 +225,7 @@ echo "$sets sets in $(($(date +%s) - start)) s"
 for p in "${load_pids[@]}"; do
 	check "load process $p still runs" kill -0 "$p"
 done
-first=$(grep -c "froze 2 databases (1 WAL, 1 rollback journal)" "$T/writer.log" || true)
+first=$(grep -c "froze 2 databases (1 WAL, 1 rollback journal, 0 busy" "$T/writer.log" || true)
 expect_eq "the writer froze both databases for every set" "$sets" "$first"
 expect_eq "... and checked them in every snapshot" "$sets" \
 	"$(grep -c "2 databases pass quick_check in the snapshot" "$T/writer.log" || true)"
@@ -245,7 +245,7 @@ else
 fi
 check "the writer picked it up" grep -q "database '$T/elsewhere/late.db' added" "$T/writer.log"
 check "... and left it alone: it is on no volume of the set" \
-	grep -q "froze 2 databases (1 WAL, 1 rollback journal) in [0-9]* ms; 1 not in the set" \
+	grep -q "froze 2 databases (1 WAL, 1 rollback journal, 0 busy, to be repaired) in [0-9]* ms; 1 not in the set" \
 	"$T/writer.log"
 
 echo "== stop"
