@@ -17,6 +17,7 @@
 #include "snapfs/requester.h"
 
 #define MAX_ARGS 64
+#define HOLD_MAX_S 600      /* the coordinator's bound on the write hold */
 
 static const char create_usage[] =
 	"usage: snapfs create [-H] [--bcd FILE] [--freeze-timeout S] [--hold-timeout S]\n"
@@ -111,6 +112,11 @@ int sets_create(int argc, char **argv)
 
 				if (ms < 0) {
 					fprintf(stderr, "snapfs create: bad %s '%s' (seconds)\n", a, val);
+					return EXIT_FAILURE;
+				}
+				if (a[2] == 'h' && ms > HOLD_MAX_S * 1000) {
+					fprintf(stderr, "snapfs create: bad %s '%s' (at most %d "
+						"seconds)\n", a, val, HOLD_MAX_S);
 					return EXIT_FAILURE;
 				}
 				*(a[2] == 'f' ? &freeze_ms : &hold_ms) = ms;

@@ -362,15 +362,19 @@ int control_hold_end(int fd, const char *line, struct control_reply *ret)
 	size_t len = 0;
 	int r;
 
+	int sent;
+
 	*ret = (struct control_reply){ 0 };
-	r = send_line(fd, line);
+	/* a daemon that gave up (its hold ran out) replied and closed: read that all the same */
+	sent = send_line(fd, line);
 	(void)shutdown(fd, SHUT_WR);
-	if (r == 0)
-		r = read_all(fd, &buf, &len);
+	r = read_all(fd, &buf, &len);
 	if (r == 0) {
 		r = parse_reply(buf, len, ret);
 		free(buf);
 	}
+	if (r < 0 && sent < 0)
+		r = sent;
 	(void)close(fd);
 	return r;
 }

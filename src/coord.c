@@ -346,7 +346,10 @@ static void *conn_thread(void *arg)
 					EACCES, (unsigned)k->uid);
 		else
 			serve_writer(c, k, word[3], &m);
-	} else if (strcmp(word[2], "requester") == 0 && n == 3) {
+	} else if (strcmp(word[2], "requester") == 0 && n != 3) {
+		(void)ipc_sendf(k->fd, NULL, 0, "err %d a requester's hello is 'hello 1 requester', "
+				"with nothing after", EPROTO);
+	} else if (strcmp(word[2], "requester") == 0) {
 		if (!acl_allows(&c->cfg.requesters, k->uid, k->gid)) {
 			(void)ipc_sendf(k->fd, NULL, 0, "err %d user %u may not act as a requester "
 					"with this service (see 'requesters' in its "

@@ -164,7 +164,9 @@ static int writers_event(struct session *s, const char *event, const char *body,
 
 		s->late[i] = r == COORD_LATE;
 		if (r == 0) {
-			coord_writer_set_state(s->c, w, state_after, NULL);
+			/* a new backup clears the last one's error */
+			coord_writer_set_state(s->c, w, state_after,
+					       strcmp(event, "prepare-backup") == 0 ? "" : NULL);
 			continue;
 		}
 		if (r == COORD_LATE)
@@ -282,6 +284,71 @@ static int volumes_seal(struct session *s, char *msg, size_t msglen)
 	return 0;
 }
 
+/* One volume's hold, on a thread of its own. */
+struct hold_job {
+	struct session *s;
+	struct svolume *v;
+	int r;
+	char why[COORD_MSG_MAX];
+	long long held_at;
+	pthread_t thread;
+	bool started;
+};
+
+static void *hold_one(void *arg)
+{
+	struct hold_job *j = arg;
+	struct control_reply rep;
+
+	j->r = control_hold(&j->v->v, j->s->set_id, j->s->hold_ms, PREPARE_WAIT_MS, &rep);
+	j->held_at = ipc_now_ms();
+	if (j->r >= 0)
+		j->v->hold_fd = j->r;
+	else
+		snprintf(j->why, sizeof(j->why), "%s", rep.rest && *rep.rest ? rep.rest
+			 : j->r == -ENOENT || j->r == -ECONNREFUSED ? "it is no longer mounted"
+								      : strerror(-j->r));
+	control_reply_release(&rep);
+	return NULL;
+}
+
+/*
+ * Close every volume's gate, all at once: each daemon flushes SRC before its gate closes, and
+ * volumes held one after the other would keep the first held while the others flush. Returns
+ * 0 with the earliest moment a gate closed in *ret_held_at, or the first failure in msg (the
+ * holds taken stay in hold_fd, for volumes_undo).
+ */
+static int volumes_hold(struct session *s, long long *ret_held_at, char *msg, size_t msglen)
+{
+	struct hold_job *jobs = calloc(s->n_vol, sizeof(*jobs));
+	int r = 0;
+
+	if (!jobs) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n_vol; i++) {
+		jobs[i] = (struct hold_job){ .s = s, .v = &s->vol[i] };
+		jobs[i].started = pthread_create(&jobs[i].thread, NULL, hold_one, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			hold_one(&jobs[i]);
+	}
+	*ret_held_at = -1;
+	for (size_t i = 0; i < s->n_vol; i++) {
+		if (jobs[i].started)
+			(void)pthread_join(jobs[i].thread, NULL);
+		if (jobs[i].r < 0 && r == 0) {
+			r = jobs[i].r;
+			snprintf(msg, msglen, "volume '%s': cannot hold its writes: %s",
+				 s->vol[i].v.mnt, jobs[i].why);
+		} else if (jobs[i].r >= 0 && (*ret_held_at < 0 || jobs[i].held_at < *ret_held_at)) {
+			*ret_held_at = jobs[i].held_at;
+		}
+	}
+	free(jobs);
+	return r;
+}
+
 /* Hold every volume, then commit each. 0, or a failure with msg naming the volume. */
 static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 {
@@ -298,23 +365,9 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 			return r;
 		}
 	}
-	for (size_t i = 0; i < s->n_vol; i++) {
-		struct svolume *v = &s->vol[i];
-		struct control_reply rep;
-
-		r = control_hold(&v->v, s->set_id, s->hold_ms, PREPARE_WAIT_MS, &rep);
-		if (r < 0) {
-			snprintf(msg, msglen, "volume '%s': cannot hold its writes: %s", v->v.mnt,
-				 rep.rest && *rep.rest ? rep.rest
-						       : r == -ENOENT || r == -ECONNREFUSED
-							 ? "it is no longer mounted" : strerror(-r));
-			control_reply_release(&rep);
-			return r;
-		}
-		v->hold_fd = r;
-		if (held_at < 0)
-			held_at = ipc_now_ms();
-	}
+	r = volumes_hold(s, &held_at, msg, msglen);
+	if (r < 0)
+		return r;
 	if (ipc_now_ms() - held_at > s->hold_ms) {
 		snprintf(msg, msglen, "the write hold passed its limit of %u ms while %zu volumes "
 			 "were held", s->hold_ms, s->n_vol);
@@ -584,6 +637,10 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 			 : -ENOMEM;
 		free(body);
 	}
+	if (r == 0 && requester_gone(s)) {
+		snprintf(msg, msglen, "the requester went away");
+		r = -ECONNRESET;
+	}
 	if (r == 0)
 		r = volumes_snapshot(s, msg, msglen);
 	if (r < 0) {
@@ -619,7 +676,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 
 static int do_create(struct session *s)
 {
-	char msg[COORD_MSG_MAX * 2], *body;
+	char msg[COORD_MSG_MAX * 2], *body = NULL;
 	size_t len = 0, cap;
 	int r;
 
@@ -627,10 +684,11 @@ static int do_create(struct session *s)
 		return reply_err(s, -EALREADY, "the session's set is created already");
 	if (!s->n_vol)
 		return reply_err(s, -EINVAL, "no volume in the set: add one first");
+	/* held until the requester has its answer: a service stopping meanwhile waits for it */
 	pthread_mutex_lock(&s->c->create_lock);
 	r = run_create(s, msg, sizeof(msg));
-	pthread_mutex_unlock(&s->c->create_lock);
 	if (r < 0) {
+		pthread_mutex_unlock(&s->c->create_lock);
 		snap_log(LOG_WARNING, "snapshot set not created: %s", msg);
 		writers_release(s);
 		return reply_err(s, r, "snapshot set not created: %s", msg);
@@ -652,13 +710,13 @@ static int do_create(struct session *s)
 	if (r < 0) { /* the requester is gone: the set it asked for goes too */
 		snap_log(LOG_WARNING, "set '%s': the requester went away before it was told; the "
 			 "set is deleted", s->set_id);
-		pthread_mutex_lock(&s->c->create_lock);
 		volumes_undo(s);
 		writers_abort(s);
 		pthread_mutex_unlock(&s->c->create_lock);
 		writers_release(s);
 		return r;
 	}
+	pthread_mutex_unlock(&s->c->create_lock);
 	snap_log(LOG_INFO, "snapshot set '%s' created on %zu volumes with %zu writers", s->set_id,
 		 s->n_vol, s->n_part);
 	s->created = true;
