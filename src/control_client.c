@@ -269,18 +269,17 @@ static int parse_reply(char *buf, size_t len, struct control_reply *ret)
 	return -EBADMSG; /* no final line */
 }
 
-int control_request(const struct control_volume *v, const char *line,
-		    struct control_reply *ret)
+/*
+ * Send line on fd, then read the reply until the daemon closes, into ret. A daemon that
+ * refuses or gives up early replies and closes before reading: its reply is read all the same.
+ * Closes fd.
+ */
+static int exchange(int fd, const char *line, struct control_reply *ret)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r, sent;
+	int r, sent;
 
-	*ret = (struct control_reply){ 0 };
-	fd = connect_volume(v);
-	if (fd < 0)
-		return fd;
-	/* a daemon that refuses a request early replies and closes: read its reply all the same */
 	sent = send_line(fd, line);
 	(void)shutdown(fd, SHUT_WR);
 	r = read_all(fd, &buf, &len);
@@ -292,6 +291,18 @@ int control_request(const struct control_volume *v, const char *line,
 		r = sent;
 	(void)close(fd);
 	return r;
+}
+
+int control_request(const struct control_volume *v, const char *line,
+		    struct control_reply *ret)
+{
+	int fd;
+
+	*ret = (struct control_reply){ 0 };
+	fd = connect_volume(v);
+	if (fd < 0)
+		return fd;
+	return exchange(fd, line, ret);
 }
 
 void control_reply_release(struct control_reply *r)
@@ -358,23 +369,6 @@ int control_hold(const struct control_volume *v, const char *set_id, unsigned ms
 
 int control_hold_end(int fd, const char *line, struct control_reply *ret)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	int sent;
-
 	*ret = (struct control_reply){ 0 };
-	/* a daemon that gave up (its hold ran out) replied and closed: read that all the same */
-	sent = send_line(fd, line);
-	(void)shutdown(fd, SHUT_WR);
-	r = read_all(fd, &buf, &len);
-	if (r == 0) {
-		r = parse_reply(buf, len, ret);
-		free(buf);
-	}
-	if (r < 0 && sent < 0)
-		r = sent;
-	(void)close(fd);
-	return r;
+	return exchange(fd, line, ret);
 }

@@ -27,12 +27,8 @@ expect_eq "btrfs volumes offer auto-recovery" yes \
 	"$("$SNAPFS" get -H autorecover "$T/bmnt" | cut -f2)"
 expect_eq "copy-on-write volumes do not" no "$("$SNAPFS" get -H autorecover "$T/cmnt" | cut -f2)"
 
-"$SNAPFSD" -f 2>"$T/snapfsd.log" &
-_pids+=("$!")
-for i in $(seq 100); do
-	"$SNAPFS" list writers -H >/dev/null 2>&1 && break
-	sleep 0.1
-done
+own_coordinator
+start_coordinator
 
 # hold.py DB MODE: commit 100 rows, then open a transaction of 3000 more rows (large enough to
 # spill into the database file, or into the WAL), say so, and keep it open.

@@ -48,6 +48,36 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
+# own_coordinator: the test starts and stops its coordinator itself (start_coordinator,
+# stop_coordinator), and no client may start one on demand behind its back.
+own_coordinator() {
+	COORDINATOR=$SNAPFSD
+	export SNAPFSD=$T/no-snapfsd
+	mkdir -p "$SNAPFS_RUNTIME_DIR"
+}
+
+# start_coordinator [ARGS...]: snapfsd -f in the background, logging to $T/snapfsd.log, until
+# it answers; sets SNAPFSD_PID.
+start_coordinator() {
+	local i
+	"${COORDINATOR:-$SNAPFSD}" -f "$@" 2>>"$T/snapfsd.log" &
+	SNAPFSD_PID=$!
+	_pids+=("$SNAPFSD_PID")
+	for i in $(seq 100); do
+		"$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
+		kill -0 "$SNAPFSD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "FAIL: the coordinator does not serve $SNAPFS_RUNTIME_DIR/snapfsd.sock" >&2
+	cat "$T/snapfsd.log" >&2
+	exit 1
+}
+
+stop_coordinator() {
+	kill "$SNAPFSD_PID"
+	wait "$SNAPFSD_PID" || true
+}
+
 # Stop the coordinator that serves $SNAPFS_RUNTIME_DIR, if one runs (its pid is in its lock).
 _stop_coordinator() {
 	local lock="$SNAPFS_RUNTIME_DIR/snapfsd.lock" pid i

@@ -4,8 +4,9 @@
 # fails or hangs past --timeout makes 'snapfs create' fail naming the writer and the cause, no
 # snapshot remains, and the thaw command runs all the same (abort), for that writer and for the
 # others that had frozen; a freeze slower than the coordinator's limit thaws once it ends; when
-# the coordinator dies with the applications frozen, the writers thaw them on their own (after
-# SNAPFS_WRITER_THAW_WAIT seconds, 3 here) and register again when it is back; a refused
+# the coordinator dies with the applications frozen, the writers thaw them on their own (at
+# once: libsnapfs aborts a frozen writer whose coordinator is gone) and register again when it
+# is back; a refused
 # registration ends the writer with a message; SIGTERM ends it with status 0.
 #
 # Environment: SNAPFS, SNAPFSD, WRITER_EXEC (set by meson).
@@ -15,12 +16,9 @@ require_fuse
 : "${SNAPFSD:?SNAPFSD must point at the snapfsd binary}"
 : "${WRITER_EXEC:?WRITER_EXEC must point at snapfs-writer-exec}"
 
-coordinator=$SNAPFSD
 # a coordinator of the test's own, which it starts; no client may start another on demand
-export SNAPFS_RUNTIME_DIR=$T/run
-export SNAPFSD=$T/no-snapfsd
+own_coordinator
 export SNAPFS_WRITER_THAW_WAIT=3
-mkdir -p "$SNAPFS_RUNTIME_DIR"
 reached_end=0
 
 show_logs() {
@@ -33,27 +31,6 @@ show_logs() {
 	done
 }
 at_exit show_logs
-
-# start_coordinator [ARGS...]: snapfsd -f in the background, logging to $T/snapfsd.log, until
-# it answers; sets SNAPFSD_PID.
-start_coordinator() {
-	local i
-	"$coordinator" -f "$@" 2>>"$T/snapfsd.log" &
-	SNAPFSD_PID=$!
-	_pids+=("$SNAPFSD_PID")
-	for i in $(seq 100); do
-		"$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
-		kill -0 "$SNAPFSD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "FAIL: the coordinator does not serve $SNAPFS_RUNTIME_DIR/snapfsd.sock" >&2
-	exit 1
-}
-
-stop_coordinator() {
-	kill "$SNAPFSD_PID"
-	wait "$SNAPFSD_PID" || true
-}
 
 # start_writer NAME [OPTIONS...]: an exec writer whose commands are 'hook NAME', logging to
 # $T/writer-NAME.log; waits until it is registered. Sets WRITER_PID.

@@ -29,11 +29,8 @@ if [ "$(id -u)" -ne 0 ] || ! id postgres >/dev/null 2>&1; then
 	exit 1
 fi
 
-coordinator=$SNAPFSD
 # a coordinator of the test's own, which it starts; no client may start another on demand
-export SNAPFS_RUNTIME_DIR=$T/run
-export SNAPFSD=$T/no-snapfsd
-mkdir -p "$SNAPFS_RUNTIME_DIR"
+own_coordinator
 reached_end=0
 port1=54321
 port2=54322
@@ -65,21 +62,6 @@ stop_servers() {
 	return "$rc"
 }
 trap 'stop_servers; _cleanup' EXIT
-
-# start_coordinator: snapfsd -f in the background, logging to $T/snapfsd.log, until it answers.
-start_coordinator() {
-	local i
-	"$coordinator" -f 2>>"$T/snapfsd.log" &
-	SNAPFSD_PID=$!
-	_pids+=("$SNAPFSD_PID")
-	for i in $(seq 100); do
-		"$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
-		kill -0 "$SNAPFSD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "FAIL: the coordinator does not serve $SNAPFS_RUNTIME_DIR/snapfsd.sock" >&2
-	exit 1
-}
 
 # start_server DATA PORT LOG: pg_ctl start, waiting until it accepts connections.
 start_server() {

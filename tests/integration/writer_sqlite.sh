@@ -21,11 +21,8 @@ fi
 
 sets=${SNAPFS_WRITER_SETS:-50}
 nprocs=4
-coordinator=$SNAPFSD
 # a coordinator of the test's own, which it starts; no client may start another on demand
-export SNAPFS_RUNTIME_DIR=$T/run
-export SNAPFSD=$T/no-snapfsd
-mkdir -p "$SNAPFS_RUNTIME_DIR"
+own_coordinator
 reached_end=0
 
 show_logs() {
@@ -38,22 +35,6 @@ show_logs() {
 	done
 }
 at_exit show_logs
-
-# start_coordinator: snapfsd -f in the background, logging to $T/snapfsd.log, until it answers;
-# sets SNAPFSD_PID.
-start_coordinator() {
-	local i
-	"$coordinator" -f 2>>"$T/snapfsd.log" &
-	SNAPFSD_PID=$!
-	_pids+=("$SNAPFSD_PID")
-	for i in $(seq 100); do
-		"$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
-		kill -0 "$SNAPFSD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "FAIL: the coordinator does not serve $SNAPFS_RUNTIME_DIR/snapfsd.sock" >&2
-	exit 1
-}
 
 cat >"$T/load.py" <<'EOF'
 # load.py DIR PROC: transactions without pause on DIR/wal.db and DIR/rollback.db, alternately.
