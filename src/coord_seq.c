@@ -6,10 +6,11 @@
  *                                              to all at once, answers awaited until the
  *                                              freeze limit
  *   hold                                       each volume flushed (syncfs on its mount), then
- *                                              its write gate closed, one after the other
+ *                                              every write gate closed, all at once
  *   commit                                     every volume records its snapshot; the hold
  *                                              must not have passed its limit
- *   thaw, post-snapshot                        as the first three
+ *   thaw, post-snapshot                        as the first three; then the snapshots left
+ *                                              writable for auto-recovery are sealed
  *
  * Any failure before the end aborts: held volumes open their gates, committed snapshots are
  * deleted, every writer that took part gets abort, and the requester gets one line naming the
@@ -585,6 +586,12 @@ static int do_volume(struct session *s, const char *mnt)
 	return ipc_sendf(s->k->fd, NULL, 0, "ok %s", v->v.mnt);
 }
 
+static int out_of_memory(char *msg, size_t msglen)
+{
+	snprintf(msg, msglen, "out of memory");
+	return -ENOMEM;
+}
+
 /* The sequence; on failure everything is undone and msg says why. */
 static int run_create(struct session *s, char *msg, size_t msglen)
 {
@@ -599,13 +606,14 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "out of memory");
 		return n;
 	}
-	s->part = all;
-	s->n_part = 0;
 	s->late = calloc((size_t)n + 1, sizeof(*s->late));
 	if (!s->late) {
+		coord_writers_drop(s->c, all, (size_t)n);
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
+	s->part = all;
+	s->n_part = 0;
 	for (int i = 0; i < n; i++) {
 		if (is_excluded(s, all[i]))
 			coord_writer_unref(s->c, all[i]);
@@ -634,7 +642,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	if (r == 0) {
 		body = volumes_body(s, false, &len);
 		r = body ? writers_event(s, "freeze", body, len, "waiting-for-thaw", msg, msglen)
-			 : -ENOMEM;
+			 : out_of_memory(msg, msglen);
 		free(body);
 	}
 	if (r == 0 && requester_gone(s)) {
@@ -653,10 +661,9 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	r = writers_event(s, "thaw", NULL, 0, "waiting-for-post-snapshot", msg, msglen);
 	if (r == 0) {
 		body = volumes_body(s, true, &len);
-		r = body ? 0 : -ENOMEM;
-		if (r == 0)
-			r = writers_event(s, "post-snapshot", body, len,
-					  "waiting-for-backup-complete", msg, msglen);
+		r = body ? writers_event(s, "post-snapshot", body, len,
+					 "waiting-for-backup-complete", msg, msglen)
+			 : out_of_memory(msg, msglen);
 		free(body);
 	}
 	if (r == 0)
