@@ -206,20 +206,25 @@ static void serve_writer(struct coord *c, struct conn *k, const char *name, stru
 		coord_writer_unref(c, w);
 		return;
 	}
+	/* the answer goes out before the writer is listed: no event may overtake it */
 	pthread_mutex_lock(&c->reg_lock);
-	if (c->n_writers >= COORD_MAX_WRITERS) {
-		pthread_mutex_unlock(&c->reg_lock);
+	r = c->n_writers < COORD_MAX_WRITERS ? 0 : -EMFILE;
+	if (r == 0)
+		r = ipc_sendf(k->fd, NULL, 0, "ok %d %s", IPC_VERSION, w->id);
+	else
 		(void)ipc_sendf(k->fd, NULL, 0, "err %d writer '%s': the service has %d writers "
 				"already, the most it takes", EMFILE, name, COORD_MAX_WRITERS);
+	if (r == 0) {
+		w->next = c->writers;
+		c->writers = w;
+		c->n_writers++;
+	}
+	pthread_mutex_unlock(&c->reg_lock);
+	if (r < 0) {
 		coord_writer_unref(c, w);
 		return;
 	}
-	w->next = c->writers;
-	c->writers = w;
-	c->n_writers++;
-	pthread_mutex_unlock(&c->reg_lock);
 	snap_log(LOG_INFO, "writer '%s' (%s) registered by uid %u", name, w->id, (unsigned)k->uid);
-	r = ipc_sendf(k->fd, NULL, 0, "ok %d %s", IPC_VERSION, w->id);
 	while (r == 0) {
 		struct ipc_msg m;
 
