@@ -61,12 +61,17 @@ static long parse_seconds(const char *s)
 static int save_bcd(const char *path, const char *bcd)
 {
 	FILE *f = fopen(path, "we");
+	int err = 0;
 
-	if (!f || fputs(bcd, f) < 0 || fclose(f) != 0) {
+	if (!f)
+		err = errno;
+	else if (fputs(bcd, f) < 0)
+		err = errno ? errno : EIO;
+	if (f && fclose(f) != 0 && !err)
+		err = errno;
+	if (err) {
 		fprintf(stderr, "snapfs create: cannot write the backup components document '%s': "
-			"%s\n", path, strerror(errno));
-		if (f)
-			(void)fclose(f);
+			"%s\n", path, strerror(err));
 		return -1;
 	}
 	return 0;

@@ -496,11 +496,13 @@ static int listen_socket(char *err, size_t errlen)
 
 int coord_run(const struct coord_config *cfg, int ready_fd, char *err, size_t errlen)
 {
-	struct coord c = { .cfg = *cfg, .listen_fd = -1 };
+	/* static: detached connection threads may still use it while the process exits */
+	static struct coord c;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char path[4200];
 	int lock_fd = -1, r;
 
+	c = (struct coord){ .cfg = *cfg, .listen_fd = -1 };
 	r = take_runtime(&lock_fd, err, errlen);
 	if (r < 0)
 		return r;

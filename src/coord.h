@@ -17,6 +17,7 @@
 #define COORD_MAX_SESSIONS 64
 #define COORD_MAX_WRITERS 256
 #define COORD_MAX_ACL 64
+#define COORD_HOLD_MAX_MS 600000   /* the longest write hold a volume's daemon accepts */
 
 /* Who may take a role: user ids and group ids (primary or supplementary). */
 struct coord_acl {

@@ -145,6 +145,11 @@ int coord_config_load(const char *path, struct coord_config *cfg, char *err, siz
 			r = parse_seconds(val, &cfg->freeze_ms, false);
 		} else if (strcmp(key, "hold_timeout") == 0) {
 			r = parse_seconds(val, &cfg->hold_ms, false);
+			if (r == 0 && cfg->hold_ms > COORD_HOLD_MAX_MS) {
+				snprintf(why, sizeof(why), "hold_timeout is at most %d s",
+					 COORD_HOLD_MAX_MS / 1000);
+				r = -EINVAL;
+			}
 		} else if (strcmp(key, "idle_exit") == 0) {
 			r = parse_seconds(val, &ms, true);
 			if (r == 0)

@@ -50,7 +50,8 @@ struct svolume {
 	bool recoverable;        /* its provider offers auto-recovery */
 	char *writable;          /* where its snapshot may be repaired until sealed, or NULL */
 	int hold_fd;
-	bool committed;
+	bool commit_sent;        /* the daemon may have committed, answer or not */
+	bool committed;          /* it did: snap_id is the snapshot */
 };
 
 struct selected {
@@ -230,6 +231,24 @@ static int flush_mount(const struct svolume *v)
 	return r;
 }
 
+/* Whether the volume v holds a snapshot of the session's set: then it is v's, committed. */
+static void find_in_set(struct session *s, struct svolume *v)
+{
+	struct control_reply rep;
+	char id[64], set[64];
+
+	if (control_request(&v->v, "list", &rep) == 0 && !rep.err) {
+		for (size_t i = 0; i < rep.n; i++) {
+			if (sscanf(rep.lines[i], "snap %63s %63s", id, set) == 2 &&
+			    strcmp(set, s->set_id) == 0) {
+				snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
+				v->committed = true;
+			}
+		}
+	}
+	control_reply_release(&rep);
+}
+
 /* Undo what the volumes did: abort the holds, delete the snapshots committed. */
 static void volumes_undo(struct session *s)
 {
@@ -245,6 +264,9 @@ static void volumes_undo(struct session *s)
 			control_reply_release(&rep);
 			v->hold_fd = -1;
 		}
+		if (v->commit_sent && !v->committed)
+			find_in_set(s, v); /* the commit's answer was lost: look for it */
+		v->commit_sent = false;
 		if (v->committed) {
 			snprintf(line, sizeof(line), "delete %s", v->snap_id);
 			if (control_request(&v->v, line, &rep) < 0 || rep.err)
@@ -387,14 +409,20 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 		r = control_hold_end(v->hold_fd, v->recoverable ? "commit writable" : "commit",
 				     &rep);
 		v->hold_fd = -1;
+		v->commit_sent = true;
 		if (r == 0 && rep.err)
 			r = -rep.err;
 		if (r == 0 && sscanf(rep.rest, "%63s %63s %63s%n", id, set, browse, &end) != 3)
 			r = -EBADMSG;
-		if (r == 0 && rep.rest[end] == ' ' && !strpbrk(rep.rest + end + 1, "\t\n")) {
+		if (r == 0) { /* recorded at once: from here on, undoing deletes it */
+			snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
+			snprintf(v->browse, sizeof(v->browse), "%s", browse);
+			v->committed = true;
+		}
+		if (r == 0 && rep.rest[end] == ' ') {
 			v->writable = strdup(rep.rest + end + 1);
-			if (!v->writable)
-				r = -ENOMEM;
+			if (!v->writable || strpbrk(v->writable, "\t\n"))
+				r = v->writable ? -EINVAL : -ENOMEM;
 		}
 		if (r < 0) {
 			snprintf(msg, msglen, "volume '%s': cannot commit its snapshot: %s", v->v.mnt,
@@ -402,9 +430,6 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 			control_reply_release(&rep);
 			return r;
 		}
-		snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
-		snprintf(v->browse, sizeof(v->browse), "%s", browse);
-		v->committed = true;
 		control_reply_release(&rep);
 	}
 	return 0;
@@ -485,7 +510,8 @@ static int do_writers(struct session *s, bool gather)
 	if (n < 0)
 		return reply_err(s, n, "cannot list the writers: %s", strerror(-n));
 	if (gather) {
-		long long deadline = ipc_now_ms() + s->freeze_ms;
+		/* under create_lock: capped by the service's limit, not the session's own */
+		long long deadline = ipc_now_ms() + s->c->cfg.freeze_ms;
 
 		pthread_mutex_lock(&s->c->create_lock);
 		for (int i = 0; i < n; i++)
@@ -575,11 +601,17 @@ static int do_volume(struct session *s, const char *mnt)
 		if (strcmp(rep.lines[i], "prop autorecover yes") == 0)
 			v->recoverable = true;
 	}
-	if (r < 0 || rep.err || !v->provider[0]) {
-		r = r < 0 ? r : rep.err ? -rep.err : -EBADMSG;
+	if (r < 0) {
 		control_reply_release(&rep);
 		return reply_err(s, r, "cannot reach the daemon of '%s' (socket in '%s/%s'): %s",
 				 v->v.mnt, v->v.src, SNAP_STATE_DIR, strerror(-r));
+	}
+	if (rep.err || !v->provider[0]) {
+		r = reply_err(s, rep.err ? -rep.err : -EBADMSG, "the daemon of '%s' does not tell its "
+			      "provider: %s", v->v.mnt,
+			      rep.err && rep.rest ? rep.rest : "no such property");
+		control_reply_release(&rep);
+		return r;
 	}
 	control_reply_release(&rep);
 	s->n_vol++;
@@ -695,9 +727,9 @@ static int do_create(struct session *s)
 	pthread_mutex_lock(&s->c->create_lock);
 	r = run_create(s, msg, sizeof(msg));
 	if (r < 0) {
+		writers_release(s);
 		pthread_mutex_unlock(&s->c->create_lock);
 		snap_log(LOG_WARNING, "snapshot set not created: %s", msg);
-		writers_release(s);
 		return reply_err(s, r, "snapshot set not created: %s", msg);
 	}
 	cap = strlen(s->bcd) + 2;
@@ -711,16 +743,27 @@ static int do_create(struct session *s)
 					s->vol[i].v.mnt, s->vol[i].snap_id, s->vol[i].browse);
 	if (body)
 		len += (size_t)snprintf(body + len, cap - len, "\n%s", s->bcd);
-	if (r == 0)
-		r = ipc_sendf(s->k->fd, body, len, "ok %s %zu", s->set_id, s->n_vol);
+	if (r == 0 && len + IPC_MAX_HEAD > IPC_MAX_MESSAGE)
+		r = -EMSGSIZE;
+	if (r < 0) { /* no answer can say it: the set goes */
+		free(body);
+		volumes_undo(s);
+		writers_abort(s);
+		writers_release(s);
+		pthread_mutex_unlock(&s->c->create_lock);
+		return reply_err(s, r, "snapshot set not created: its answer (%zu bytes with the "
+				 "writers' metadata) %s", len,
+				 r == -EMSGSIZE ? "is over 1 MiB" : "cannot be made: out of memory");
+	}
+	r = ipc_sendf(s->k->fd, body, len, "ok %s %zu", s->set_id, s->n_vol);
 	free(body);
 	if (r < 0) { /* the requester is gone: the set it asked for goes too */
 		snap_log(LOG_WARNING, "set '%s': the requester went away before it was told; the "
 			 "set is deleted", s->set_id);
 		volumes_undo(s);
 		writers_abort(s);
-		pthread_mutex_unlock(&s->c->create_lock);
 		writers_release(s);
+		pthread_mutex_unlock(&s->c->create_lock);
 		return r;
 	}
 	pthread_mutex_unlock(&s->c->create_lock);
@@ -748,8 +791,8 @@ static int do_end(struct session *s, bool complete)
 		volumes_undo(s);
 		writers_abort(s);
 	}
-	pthread_mutex_unlock(&s->c->create_lock);
 	writers_release(s);
+	pthread_mutex_unlock(&s->c->create_lock);
 	if (r < 0)
 		return reply_err(s, r, "%s", msg);
 	return ipc_sendf(s->k->fd, NULL, 0, "ok");
@@ -798,9 +841,9 @@ static int serve_request(struct session *s, struct ipc_msg *m)
 		if (*end || f > 86400000UL)
 			return reply_err(s, -EINVAL, "bad freeze limit '%s'", word[1]);
 		h = strtoul(word[2], &end, 10);
-		if (*end || h > 600000UL)
-			return reply_err(s, -EINVAL, "bad hold limit '%s' (at most 600000 ms)",
-					 word[2]);
+		if (*end || h > COORD_HOLD_MAX_MS)
+			return reply_err(s, -EINVAL, "bad hold limit '%s' (at most %d ms)", word[2],
+					 COORD_HOLD_MAX_MS);
 		s->freeze_ms = f ? (unsigned)f : s->c->cfg.freeze_ms;
 		s->hold_ms = h ? (unsigned)h : s->c->cfg.hold_ms;
 		return ipc_sendf(s->k->fd, NULL, 0, "ok");
@@ -836,8 +879,11 @@ void coord_session_serve(struct coord *c, struct conn *k)
 				 r == -EMSGSIZE ? "oversized message" : "malformed message");
 		ipc_msg_release(&m);
 	}
-	if (s->part)
+	if (s->part) { /* a set created and never completed: its writers are free again */
+		pthread_mutex_lock(&c->create_lock);
 		writers_release(s);
+		pthread_mutex_unlock(&c->create_lock);
+	}
 	for (size_t i = 0; i < s->n_vol; i++)
 		free(s->vol[i].writable);
 	for (size_t i = 0; i < s->n_excluded; i++)

@@ -98,6 +98,7 @@ static int request(struct snap_session *s, const char *what, struct ipc_msg *m, 
 	if (r == 0)
 		r = ipc_recv(s->fd, -1, m);
 	if (r < 0) {
+		ipc_msg_release(m);
 		(void)close(s->fd);
 		s->fd = -1;
 		return fail(s, r, "%s: connection to the coordinator lost: %s", what,
@@ -171,9 +172,20 @@ SNAP_EXPORT int snap_session_set_timeouts(struct snap_session *s, unsigned freez
 	return r;
 }
 
+/* Whether s is non-empty text a request head may carry (no control character). */
+static bool is_text(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 SNAP_EXPORT int snap_session_exclude_writer(struct snap_session *s, const char *writer)
 {
-	if (!writer || !*writer || strchr(writer, ' ') || strchr(writer, '\n'))
+	if (!is_text(writer) || strchr(writer, ' '))
 		return fail(s, -EINVAL, "bad writer name '%s'", writer ? writer : "");
 	return simple2(s, "exclude", writer, NULL);
 }
@@ -181,16 +193,16 @@ SNAP_EXPORT int snap_session_exclude_writer(struct snap_session *s, const char *
 SNAP_EXPORT int snap_session_select_component(struct snap_session *s, const char *writer,
 					      const char *component)
 {
-	if (!writer || !*writer || strpbrk(writer, " \n") || !component || !*component ||
-	    strchr(component, '\n'))
+	if (!is_text(writer) || strchr(writer, ' ') || !is_text(component))
 		return fail(s, -EINVAL, "bad writer or component name");
 	return simple2(s, "select", writer, component);
 }
 
 SNAP_EXPORT int snap_session_add_volume(struct snap_session *s, const char *mnt)
 {
-	if (!mnt || !*mnt || strchr(mnt, '\n'))
-		return fail(s, -EINVAL, "bad volume path");
+	if (!is_text(mnt))
+		return fail(s, -EINVAL, "bad volume path '%s': empty, or a control character in it",
+			    mnt ? mnt : "");
 	return simple2(s, "volume", mnt, NULL);
 }
 
@@ -310,22 +322,34 @@ SNAP_EXPORT int snap_session_create(struct snap_session *s)
 	}
 	if (*p != '\n')
 		goto malformed;
-	s->bcd = p + 1;
-	s->set_id = m.head;
-	s->set_msg = m;
 	/* the paths, in one more allocation each */
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		char *path;
 
-		if (asprintf(&path, "%s/.snapshots/%s", s->snaps[i].volume, s->snaps[i].browse) < 0)
-			return fail(s, -ENOMEM, "create: out of memory");
+		if (asprintf(&path, "%s/.snapshots/%s", s->snaps[i].volume, s->snaps[i].browse) < 0) {
+			r = fail(s, -ENOMEM, "create: out of memory");
+			goto undo;
+		}
 		s->snaps[i].path = path;
 	}
+	s->bcd = p + 1;
+	s->set_id = m.head;
+	s->set_msg = m;
 	return 0;
 malformed:
+	r = fail(s, -EPROTO, "create: malformed reply from the coordinator");
+undo:
+	/* the service made the set, which this session cannot use: it goes */
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		free((char *)s->snaps[i].path);
+		s->snaps[i].path = NULL;
+	}
 	ipc_msg_release(&m);
 	s->n_snaps = 0;
-	return fail(s, -EPROTO, "create: malformed reply from the coordinator");
+	(void)simple(s, "abort", "abort");
+	snprintf(s->error, sizeof(s->error), "%s", r == -ENOMEM ? "create: out of memory"
+				  : "create: malformed reply from the coordinator; the set is deleted");
+	return r;
 }
 
 SNAP_EXPORT const char *snap_session_set_id(const struct snap_session *s)

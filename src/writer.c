@@ -180,9 +180,9 @@ SNAP_EXPORT int snap_writer_fail(struct snap_writer *w, int err, const char *fmt
 	(void)vsnprintf(w->error, sizeof(w->error), fmt, ap);
 	va_end(ap);
 	for (char *p = w->error; *p; p++)
-		if ((unsigned char)*p < 0x20)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	return err < 0 ? err : -EIO;
+	return err < 0 && err > -4096 ? err : -EIO;
 }
 
 SNAP_EXPORT const char *snap_writer_id(const struct snap_writer *w)

@@ -22,15 +22,16 @@
  *
  * The events, in the order of a backup (docs/coordinator.md has the whole sequence):
  *   identify          the coordinator gathers metadata; the writer may update its components
- *   prepare_backup    a backup session selected this writer's components (ev->bcd)
- *   prepare_snapshot  the snapshot set's volumes are known (ev->volumes)
+ *   prepare_backup    a backup session starts a set of these volumes (ev->volumes)
+ *   prepare_snapshot  the same volumes, once every writer is prepared
  *   freeze            make the data consistent and hold it so until thaw (time-limited)
- *   thaw              the set is committed (or abandoned): let the application go on
+ *   thaw              the set is committed: let the application go on
  *   post_snapshot     the set exists; ev->snapshots says where each volume's snapshot reads;
  *                     where ev->recovery[i] is not NULL, that snapshot's tree may be written
  *                     there (to roll back what was unfinished, as SQLite does with a hot
  *                     journal) until the event returns; then it is sealed read-only
- *   backup_complete   the requester is done with the set
+ *   backup_complete   the requester is done with the set (ev->bcd: the set's Backup
+ *                     Components Document)
  *   abort             the sequence failed after prepare_backup: undo what freeze did, if
  *                     thaw has not come; no snapshot of the set remains. Also called by the
  *                     library when the coordinator goes away, or the writer is stopped,
