@@ -37,6 +37,7 @@
 #define HELLO_TIMEOUT_MS 5000
 #define SEND_TIMEOUT_S 5
 #define MAX_CONNECTIONS (COORD_MAX_SESSIONS + COORD_MAX_WRITERS + 16)
+#define RESERVED_CONNECTIONS 32 /* the last ones: only for users the configuration names */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -409,7 +410,11 @@ static void accept_one(struct coord *c)
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_mutex_lock(&c->reg_lock);
-	if (c->n_conns >= MAX_CONNECTIONS) {
+	/* a user who may take no role cannot fill the last slots, whatever it opens */
+	if (c->n_conns >= MAX_CONNECTIONS ||
+	    (c->n_conns >= MAX_CONNECTIONS - RESERVED_CONNECTIONS &&
+	     !acl_allows(&c->cfg.writers, cred.uid, cred.gid) &&
+	     !acl_allows(&c->cfg.requesters, cred.uid, cred.gid))) {
 		pthread_mutex_unlock(&c->reg_lock);
 		(void)ipc_sendf(fd, NULL, 0, "err %d too many connections", EMFILE);
 		(void)close(fd);
