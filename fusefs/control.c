@@ -507,12 +507,6 @@ static void serve_line(struct sfs_control *c, char *line, struct reply *rp)
 {
 	char *args;
 
-	for (const char *p = line; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			reply_err(rp, -EINVAL, "malformed request: control character in the line");
-			return;
-		}
-	}
 	if (!line[0]) {
 		reply_err(rp, -EINVAL, "malformed request: empty line");
 		return;
@@ -579,6 +573,14 @@ static ssize_t read_request(int fd, char *buf)
 	return (ssize_t)len;
 }
 
+static bool has_control_char(const char *line)
+{
+	for (const char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
 /* Whether the peer of fd may use the socket: root or the daemon's own user. */
 static bool peer_allowed(int fd)
 {
@@ -611,7 +613,9 @@ static void serve_conn(struct sfs_control *c, int fd)
 			reply_err(&rp, -EBADMSG, "malformed request: NUL byte in the line");
 		else if (n < 0)
 			goto out; /* the peer went away or sent nothing in time */
-		else if (strncmp(line, "prepare ", 8) == 0 && !strpbrk(line, "\t\r\x7f"))
+		else if (has_control_char(line))
+			reply_err(&rp, -EINVAL, "malformed request: control character in the line");
+		else if (strncmp(line, "prepare ", 8) == 0)
 			do_prepare(c, fd, line + 8, &rp);
 		else
 			serve_line(c, line, &rp);

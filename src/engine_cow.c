@@ -1089,6 +1089,12 @@ void engine_snapshot_abort(struct engine *e)
 	pthread_mutex_unlock(&e->create_lock);
 }
 
+/* A set id the catalog takes: NULL (a new set), or 1 to CATALOG_ID_LEN bytes. */
+static bool is_set_id(const char *set_id)
+{
+	return !set_id || (*set_id && strlen(set_id) <= CATALOG_ID_LEN);
+}
+
 int engine_snapshot_commit(struct engine *e, const char *set_id, bool writable,
 			   struct catalog_snapshot *ret)
 {
@@ -1096,10 +1102,7 @@ int engine_snapshot_commit(struct engine *e, const char *set_id, bool writable,
 	int64_t sec = e->held_after_s;
 	int r;
 
-	if (set_id && (strlen(set_id) > CATALOG_ID_LEN || !*set_id))
-		r = -EINVAL;
-	else
-		r = new_uuid(s.id);
+	r = is_set_id(set_id) ? new_uuid(s.id) : -EINVAL;
 	if (r == 0 && !set_id)
 		r = new_uuid(s.set_id);
 	else if (r == 0)
@@ -1153,7 +1156,7 @@ int engine_snapshot_create(struct engine *e, const char *set_id, struct catalog_
 {
 	int r;
 
-	if (set_id && (strlen(set_id) > CATALOG_ID_LEN || !*set_id))
+	if (!is_set_id(set_id)) /* refused before the gate closes */
 		return -EINVAL;
 	r = engine_snapshot_prepare(e);
 	if (r < 0)

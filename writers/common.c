@@ -249,3 +249,11 @@ int common_volume_of(const char *const *vols, size_t n, const char *path, const 
 		*ret_rel = path + best_len;
 	return best;
 }
+
+long long common_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

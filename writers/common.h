@@ -89,4 +89,7 @@ void common_set_release(struct common_set *s);
  */
 int common_volume_of(const char *const *vols, size_t n, const char *path, const char **ret_rel);
 
+/* Milliseconds of CLOCK_MONOTONIC. */
+long long common_now_ms(void);
+
 #endif

@@ -50,14 +50,6 @@ struct exec_writer {
 	char why[LINE_MAX_LEN + 128];
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: snapfs-writer-exec [--name N] --freeze CMD --thaw CMD [--timeout S]\n"
@@ -203,7 +195,7 @@ static void exec_child(const char *cmd, char **env, int out_fd, int err_fd)
  */
 static int run(struct exec_writer *ew, const char *event, const char *cmd, const char *set_id)
 {
-	long long start = now_ms(), deadline = start + (long long)(ew->timeout_s * 1000);
+	long long start = common_now_ms(), deadline = start + (long long)(ew->timeout_s * 1000);
 	struct stream out = { .fd = -1, .what = "stdout" }, err = { .fd = -1, .what = "stderr" };
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, st = 0, r = 0;
 	size_t own;
@@ -241,7 +233,7 @@ static int run(struct exec_writer *ew, const char *event, const char *cmd, const
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = out.fd, .events = POLLIN },
 					 { .fd = err.fd, .events = POLLIN } };
-		long long left = deadline - now_ms();
+		long long left = deadline - common_now_ms();
 
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			break;
@@ -276,7 +268,7 @@ static int run(struct exec_writer *ew, const char *event, const char *cmd, const
 		common_log("set '%s': %s", set_id, ew->why);
 	else
 		common_log("set '%s': the %s command succeeded in %lld ms", set_id, event,
-			   now_ms() - start);
+			   common_now_ms() - start);
 out_close_pipes:
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)

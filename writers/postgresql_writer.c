@@ -49,14 +49,6 @@ struct pg_writer {
 	struct common_set set;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: snapfs-writer-postgres [--name N] --pgdata DIR [--port P] [--host H]\n"
@@ -188,7 +180,7 @@ static int checkpoint(struct snap_writer *w, struct pg_writer *pw, const char *s
 	const char *values[] = { pw->host, pw->port, pw->user, pw->dbname, CONNECT_TIMEOUT_S,
 				 "snapfs-writer", NULL };
 	char msg[512], dir[PATH_MAX], real[PATH_MAX];
-	long long start = now_ms();
+	long long start = common_now_ms();
 	PGconn *conn;
 	int r;
 
@@ -215,7 +207,7 @@ static int checkpoint(struct snap_writer *w, struct pg_writer *pw, const char *s
 	if (r < 0)
 		goto out_finish;
 	common_log("set '%s': CHECKPOINT of '%s' (server %d) done in %lld ms", set_id, pw->pgdata,
-		   PQserverVersion(conn), now_ms() - start);
+		   PQserverVersion(conn), common_now_ms() - start);
 out_finish:
 	PQfinish(conn);
 	return r;

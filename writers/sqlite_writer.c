@@ -76,14 +76,6 @@ struct sqlite_writer {
 	bool released_early;    /* the watchdog let go of held_set's locks */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: snapfs-writer-sqlite [--name N] DB_PATH_OR_GLOB...\n"
@@ -324,14 +316,14 @@ static int backfill(struct snap_writer *w, const char *path, long long deadline)
 	int rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL), r = 0;
 
 	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(c, (int)(deadline - now_ms()));
+		rc = sqlite3_busy_timeout(c, (int)(deadline - common_now_ms()));
 	while (rc == SQLITE_OK) {
 		v[0] = 0;
 		v[1] = v[2] = -1;
 		rc = run_sql(c, "PRAGMA wal_checkpoint(PASSIVE)", v, NULL, 0);
 		if (rc != SQLITE_OK || (v[0] == 0 && v[1] == v[2]))
 			break;
-		if (now_ms() >= deadline) {
+		if (common_now_ms() >= deadline) {
 			r = snap_writer_fail(w, -EBUSY, "database '%s': readers keep %lld of its "
 					     "%lld WAL frames out of the database file", path,
 					     v[1] - v[2], v[1]);
@@ -356,7 +348,7 @@ static int lock_db(struct snap_writer *w, struct held *h, long long deadline)
 
 	rc = sqlite3_open_v2(h->path, &c, SQLITE_OPEN_READWRITE, NULL);
 	if (rc == SQLITE_OK) {
-		(void)sqlite3_busy_timeout(c, (int)(deadline - now_ms()));
+		(void)sqlite3_busy_timeout(c, (int)(deadline - common_now_ms()));
 		what = "read its journal mode";
 		rc = run_sql(c, "PRAGMA journal_mode", NULL, mode, sizeof(mode));
 	}
@@ -428,7 +420,7 @@ static int on_prepare(struct snap_writer *w, const struct snap_event *ev, void *
  */
 static int freeze_db(struct snap_writer *w, struct held *h, long long deadline, bool recoverable)
 {
-	long long now = now_ms();
+	long long now = common_now_ms();
 	int r;
 
 	if (recoverable && deadline > now + RECOVER_BUSY_MS)
@@ -446,7 +438,7 @@ static int freeze_db(struct snap_writer *w, struct held *h, long long deadline, 
 static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *ctx)
 {
 	struct sqlite_writer *sw = ctx;
-	long long start = now_ms(), deadline = start + FREEZE_BUSY_MS;
+	long long start = common_now_ms(), deadline = start + FREEZE_BUSY_MS;
 	size_t n_wal = 0, skipped = 0, n_unlocked = 0;
 	bool known;
 	int r = 0;
@@ -491,7 +483,7 @@ static int on_freeze(struct snap_writer *w, const struct snap_event *ev, void *c
 		common_unlock();
 		return r;
 	}
-	sw->locked_ms = now_ms();
+	sw->locked_ms = common_now_ms();
 	r = common_watchdog_arm(common_thaw_wait_s(), let_go, sw);
 	if (r < 0) {
 		forget_held(sw);
@@ -519,7 +511,7 @@ static int on_thaw(struct snap_writer *w, const struct snap_event *ev, void *ctx
 				     common_thaw_wait_s());
 	else
 		common_log("set '%s': thawed %zu databases after %lld ms", ev->set_id, sw->n_held,
-			   now_ms() - sw->locked_ms);
+			   common_now_ms() - sw->locked_ms);
 	common_unlock();
 	return r;
 }
@@ -653,7 +645,7 @@ static int on_post_snapshot(struct snap_writer *w, const struct snap_event *ev, 
 {
 	struct sqlite_writer *sw = ctx;
 	size_t checked = 0;
-	long long start = now_ms();
+	long long start = common_now_ms();
 	int r = 0;
 
 	common_lock();
@@ -691,7 +683,7 @@ static int on_post_snapshot(struct snap_writer *w, const struct snap_event *ev, 
 		common_log("set '%s': %s", ev->set_id, snap_writer_error(w));
 	else
 		common_log("set '%s': %zu databases pass quick_check in the snapshot (%lld ms)",
-			   ev->set_id, checked, now_ms() - start);
+			   ev->set_id, checked, common_now_ms() - start);
 	common_unlock();
 	return r;
 }

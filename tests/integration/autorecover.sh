@@ -81,10 +81,7 @@ for mode in delete wal; do
 done
 "$WRITER_SQLITE" "$T/bmnt/*.db" 2>"$T/writer.log" &
 _pids+=("$!")
-for i in $(seq 100); do
-	grep -q sqlite <<<"$("$SNAPFS" list writers -H)" && break
-	sleep 0.1
-done
+check "the writer registered" wait_writer sqlite
 check "the live rollback database has a hot journal" test -s "$T/bmnt/delete.db-journal"
 rc=0
 line=$("$SNAPFS" create -H "$T/bmnt" 2>"$T/err") || rc=$?
@@ -110,10 +107,7 @@ echo "== copy-on-write: the same is refused"
 start_holder "$T/cmnt/delete.db" delete
 "$WRITER_SQLITE" --name sqlite2 "$T/cmnt/*.db" 2>"$T/writer2.log" &
 _pids+=("$!")
-for i in $(seq 100); do
-	grep -q sqlite2 <<<"$("$SNAPFS" list writers -H)" && break
-	sleep 0.1
-done
+check "the second writer registered" wait_writer sqlite2
 before=$("$SNAPFS" list shadows -H "$T/cmnt" | wc -l)
 rc=0
 "$SNAPFS" create --exclude-writer sqlite "$T/cmnt" >"$T/out" 2>"$T/err" || rc=$?

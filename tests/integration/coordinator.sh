@@ -20,15 +20,6 @@ sock=$SNAPFS_RUNTIME_DIR/snapfsd.sock
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-# forget_pid PID: PID has been reaped; the EXIT trap must not signal it (the number may be reused)
-forget_pid() {
-	local i
-	for i in "${!_pids[@]}"; do
-		[ "${_pids[i]}" != "$1" ] || unset "_pids[i]"
-	done
-	_pids=("${_pids[@]}")
-}
-
 # start_service [ENV=VALUE...]: snapfsd -f in the foreground (stderr in $T/snapfsd-N.log), with
 # those variables; waits for its socket. Sets service_pid.
 nservice=0

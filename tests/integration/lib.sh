@@ -78,6 +78,25 @@ stop_coordinator() {
 	wait "$SNAPFSD_PID" || true
 }
 
+# wait_writer NAME: wait up to 5 s until a writer named NAME is registered; 1 if it is not.
+wait_writer() {
+	local i
+	for i in $(seq 50); do
+		"$SNAPFS" list writers -H 2>/dev/null | grep -q "	$1	" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# forget_pid PID: PID has been reaped; the EXIT trap must not signal it (the number may be reused)
+forget_pid() {
+	local i
+	for i in "${!_pids[@]}"; do
+		[ "${_pids[i]}" != "$1" ] || unset "_pids[i]"
+	done
+	_pids=("${_pids[@]}")
+}
+
 # Stop the coordinator that serves $SNAPFS_RUNTIME_DIR, if one runs (its pid is in its lock).
 _stop_coordinator() {
 	local lock="$SNAPFS_RUNTIME_DIR/snapfsd.lock" pid i

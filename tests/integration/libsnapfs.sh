@@ -38,11 +38,7 @@ sfs_mount "$T/src" "$T/mnt"
 "$T/writer" "$T/events" "$T/mnt/data" 2>"$T/writer.err" &
 writer=$!
 _pids+=("$writer")
-for i in $(seq 100); do
-	grep -q example <<<"$("$SNAPFS" list writers -H 2>/dev/null)" && break
-	sleep 0.1
-done
-check "the writer registered" grep -q example <<<"$("$SNAPFS" list writers -H)"
+check "the writer registered" wait_writer example
 out=$("$T/requester" "$T/mnt") || fail "the requester failed: $out"
 set_id=$(awk '{print $1}' <<<"$out")
 path=$(awk '{print $2}' <<<"$out")

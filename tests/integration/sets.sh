@@ -29,15 +29,6 @@ export SNAPFS_RUNTIME_DIR=$T/run
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-# forget_pid PID: PID has been reaped; the EXIT trap must not signal it (the number may be reused)
-forget_pid() {
-	local i
-	for i in "${!_pids[@]}"; do
-		[ "${_pids[i]}" != "$1" ] || unset "_pids[i]"
-	done
-	_pids=("${_pids[@]}")
-}
-
 # now_ms: milliseconds of the wall clock
 now_ms() {
 	date +%s%3N

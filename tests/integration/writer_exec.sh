@@ -35,17 +35,13 @@ at_exit show_logs
 # start_writer NAME [OPTIONS...]: an exec writer whose commands are 'hook NAME', logging to
 # $T/writer-NAME.log; waits until it is registered. Sets WRITER_PID.
 start_writer() {
-	local name=$1 i
+	local name=$1
 	shift
 	"$WRITER_EXEC" --name "$name" --freeze "'$T/hook' $name" --thaw "'$T/hook' $name" "$@" \
 		2>"$T/writer-$name.log" &
 	WRITER_PID=$!
 	_pids+=("$WRITER_PID")
-	for i in $(seq 50); do
-		"$SNAPFS" list writers -H | grep -q "	$name	" && return 0
-		sleep 0.1
-	done
-	fail "writer '$name' did not register"
+	wait_writer "$name" || fail "writer '$name' did not register"
 }
 
 # stop_writer PID: SIGTERM, and the writer must exit 0.

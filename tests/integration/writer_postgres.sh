@@ -77,16 +77,12 @@ sql() {
 
 # start_writer NAME ARGS...: a postgres writer logging to $T/writer-NAME.log, once registered.
 start_writer() {
-	local name=$1 i
+	local name=$1
 	shift
 	"$WRITER_POSTGRES" --name "$name" --host "$sock" "$@" 2>"$T/writer-$name.log" &
 	WRITER_PID=$!
 	_pids+=("$WRITER_PID")
-	for i in $(seq 50); do
-		"$SNAPFS" list writers -H | grep -q "	$name	" && return 0
-		sleep 0.1
-	done
-	fail "writer '$name' did not register"
+	wait_writer "$name" || fail "writer '$name' did not register"
 }
 
 nsnaps() {

@@ -171,10 +171,7 @@ done
 "$WRITER_SQLITE" "$mnt/*.db" "$T/elsewhere/*.db" 2>"$T/writer.log" &
 writer=$!
 _pids+=("$writer")
-for i in $(seq 50); do
-	"$SNAPFS" list writers -H 2>/dev/null | grep -q "	sqlite	" && break
-	sleep 0.1
-done
+wait_writer sqlite || true
 check "the writer registered" grep -q "	sqlite	stable	" <<<"$("$SNAPFS" list writers -H)"
 check "it found both databases" grep -q "serving 2 databases" "$T/writer.log"
 sleep 1
