@@ -17,11 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "control_client.h"
+#include "expose.h"
 #include "fusefs.h"
 #include "mountinfo.h"
 #include "provider.h"
+#include "revert.h"
 #include "sets.h"
+#include "storage.h"
+#include "transfer.h"
 #include "snapfs/snapfs.h"
 #include "volume.h"
 
@@ -34,15 +39,29 @@ static void usage(FILE *out)
 		     "commands:\n"
 		     "  mount [-f] [-o OPTIONS] SRC MNT   serve the directory SRC at MNT\n"
 		     "  umount MNT                        unmount a snapfs volume\n"
-		     "  create MNT...                     take a snapshot set of volumes, with\n"
+		     "  create [shadow] MNT...            take a snapshot set of volumes, with\n"
 		     "                                    their writers\n"
 		     "  list shadows [MNT]                list the snapshots\n"
 		     "  list providers [SRC]              list the ways snapshots can be made\n"
 		     "  list writers                      list the writers and their states\n"
-		     "  delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
+		     "  list volumes                      list the snapfs volumes\n"
+		     "  list shadowstorage [MNT]          show the diff areas and their bounds\n"
+		     "  add|resize shadowstorage --for MNT --maxsize SIZE\n"
+		     "                                    bound a volume's diff area\n"
+		     "  delete shadowstorage --for MNT    delete its snapshots, lift the bound\n"
+		     "  delete shadows --id ID [MNT] | --set SET | --oldest MNT | --all MNT\n"
 		     "                                    delete snapshots\n"
+		     "  export ID FILE                    write a snapshot to a transportable file\n"
+		     "  import FILE                       make an export a detached snapshot\n"
 		     "  get [PROP] MNT                    show a volume's properties\n"
 		     "  set PROP=VALUE MNT                change a volume's property\n"
+		     "  expose [--temporary] ID DIR       mount a snapshot read-only at DIR\n"
+		     "  unexpose DIR|ID                   unmount an exposed snapshot\n"
+		     "  list exposed                      list the exposed snapshots\n"
+		     "  revert [--no-keep] ID [PATH]      make a volume (or PATH) what it was in\n"
+		     "                                    snapshot ID\n"
+		     "  break [--writable] ID DIR         turn a snapshot into a directory of its\n"
+		     "                                    own, off its volume\n"
 		     "  version                           print the version\n"
 		     "\n"
 		     "'snapfs COMMAND --help' describes a command.\n");
@@ -124,12 +143,14 @@ static const char list_usage[] =
 	"  -H   one snapshot per line, fields separated by tabs, no headings\n";
 
 static const char delete_usage[] =
-	"usage: snapfs delete shadows --id ID [MNT] | --oldest MNT | --all MNT\n"
+	"usage: snapfs delete shadows --id ID [MNT] | --set SET | --oldest MNT | --all MNT\n"
 	"\n"
-	"Delete snapshots and give back the diff-area space only they need.\n"
+	"Delete snapshots and give back the diff-area space only they need. An exposed\n"
+	"snapshot is not deleted: 'snapfs unexpose' it first.\n"
 	"\n"
 	"  --id ID    the snapshot ID, of the volume at MNT, or of whichever snapfs\n"
-	"             volume has it when MNT is left out\n"
+	"             volume has it (or the detached one) when MNT is left out\n"
+	"  --set SET  every snapshot of the set SET, on every volume and detached\n"
 	"  --oldest   the oldest snapshot of the volume at MNT\n"
 	"  --all      every snapshot of the volume at MNT\n";
 
@@ -386,6 +407,32 @@ static int list_volume(const struct control_volume *v, bool tabs, size_t *count)
 	return r;
 }
 
+/* List the detached snapshots (imported, or broken off their volume) like list_volume. */
+static int list_detached(bool tabs, size_t *count)
+{
+	struct admin_shadow *v;
+	char created[32], msg[ADMIN_MSG];
+	size_t n;
+
+	if (admin_detached(&v, &n, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "snapfs list shadows: %s\n", msg);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++, ++*count) {
+		format_utc(v[i].created_ns, created, sizeof(created));
+		if (tabs)
+			printf("%s\t%s\t%s\t%s\t%s\t0\tdetached\n", v[i].id, v[i].set_id,
+			       v[i].origin, created, v[i].browse);
+		else
+			printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s "
+			       "(detached)\n  Created (UTC): %s\n  Browse name:   %s\n"
+			       "  Stored as:     detached\n", *count ? "\n" : "", v[i].id,
+			       v[i].set_id, v[i].origin, created, v[i].browse);
+	}
+	free(v);
+	return 0;
+}
+
 static const char providers_usage[] =
 	"usage: snapfs list providers [-H] [SRC]\n"
 	"\n"
@@ -482,14 +529,20 @@ static int cmd_list(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "providers") == 0)
 		return list_providers(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "exposed") == 0)
+		return cmd_list_exposed(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "writers") == 0)
 		return sets_list_writers(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "volumes") == 0)
+		return cmd_list_volumes(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "shadowstorage") == 0)
+		return cmd_shadowstorage(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "shadows") != 0) {
 		if (argc >= 2 && is_help(argv[1]))
 			fputs(list_usage, stdout);
 		else
-			fprintf(stderr, "snapfs list: expected 'shadows', 'writers' or 'providers' (see 'snapfs "
-					"list shadows --help')\n");
+			fprintf(stderr, "snapfs list: expected 'shadows', 'writers', 'providers', "
+					"'volumes', 'shadowstorage' or 'exposed' (see 'snapfs --help')\n");
 		return argc >= 2 && is_help(argv[1]) ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	for (i = 2; i < argc; i++) {
@@ -524,6 +577,8 @@ static int cmd_list(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (list_volume(&vols[i], tabs, &count) < 0)
 			failed = true;
+	if (!mnt && list_detached(tabs, &count) < 0)
+		failed = true;
 	if (!tabs && count == 0 && !failed) {
 		if (mnt)
 			printf("no snapshots of '%s'\n", one.mnt);
@@ -535,42 +590,87 @@ static int cmd_list(int argc, char **argv)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* delete --id ID on every snapfs volume until one has it. */
+/* delete --id ID wherever it is: a volume's, or a detached one. */
 static int delete_id_anywhere(const char *id)
 {
-	struct control_volume *vols = NULL;
-	struct control_reply rep;
-	char line[64];
-	bool failed = false, found = false;
-	int n = control_volume_list(&vols);
+	struct admin_shadow sh;
+	char msg[ADMIN_MSG];
 
-	if (n < 0) {
-		fprintf(stderr, "snapfs delete shadows: cannot read the mount table: %s\n",
-			strerror(-n));
+	if (admin_find_shadow(id, &sh, msg, sizeof(msg)) < 0 ||
+	    admin_delete(&sh, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "snapfs delete shadows: %s\n", msg);
 		return EXIT_FAILURE;
 	}
-	snprintf(line, sizeof(line), "delete %s", id);
-	for (int i = 0; i < n && !found; i++) {
-		if (request("delete shadows", &vols[i], line, &rep) < 0) {
-			failed = true;
-			continue;
-		}
-		if (rep.err == 0) {
-			printf("deleted snapshot %s from '%s'\n", id, vols[i].mnt);
-			found = true;
-		} else if (rep.err != ENOENT) {
-			report_refusal("delete shadows", &vols[i], &rep);
-			failed = true;
-		}
-		control_reply_release(&rep);
+	if (sh.detached)
+		printf("deleted detached snapshot %s\n", id);
+	else
+		printf("deleted snapshot %s from '%s'\n", id, sh.vol.mnt);
+	return EXIT_SUCCESS;
+}
+
+/*
+ * delete --set SET: every snapshot of the set, on every volume and detached; none when one of
+ * them is exposed.
+ */
+static int delete_set(const char *set)
+{
+	struct admin_shadow *v;
+	struct exposure ex;
+	char msg[ADMIN_MSG];
+	size_t n, done = 0;
+
+	if (admin_shadows(NULL, &v, &n, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "snapfs delete shadows: %s\n", msg);
+		return EXIT_FAILURE;
 	}
-	free(vols);
-	if (found)
-		return EXIT_SUCCESS;
-	if (!failed)
-		fprintf(stderr, "snapfs delete shadows: no snapshot '%s' on any snapfs volume\n",
-			id);
-	return EXIT_FAILURE;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].set_id, set) == 0 && expose_lookup(v[i].id, &ex) > 0) {
+			fprintf(stderr, "snapfs delete shadows: snapshot '%s' of set '%s' is "
+					"exposed at '%s'; unexpose it first\n", v[i].id, set, ex.dir);
+			free(v);
+			return EXIT_FAILURE;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].set_id, set) != 0)
+			continue;
+		if (admin_delete(&v[i], msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "snapfs delete shadows: %s (after deleting %zu)\n", msg,
+				done);
+			free(v);
+			return EXIT_FAILURE;
+		}
+		done++;
+	}
+	free(v);
+	if (!done) {
+		fprintf(stderr, "snapfs delete shadows: no snapshot of set '%s'\n", set);
+		return EXIT_FAILURE;
+	}
+	printf("deleted %zu snapshot%s of set %s\n", done, done == 1 ? "" : "s", set);
+	return EXIT_SUCCESS;
+}
+
+/* Whether a snapshot of v that 'mode' (--oldest, --all) would delete is exposed: says so. */
+static bool volume_exposed(const struct control_volume *v, const char *mode)
+{
+	struct admin_shadow *sv;
+	struct exposure ex;
+	char msg[ADMIN_MSG];
+	size_t n;
+	bool found = false;
+
+	if (admin_shadows(v, &sv, &n, msg, sizeof(msg)) < 0)
+		return false; /* the request that follows reports it */
+	for (size_t i = 0; !found && i < (strcmp(mode, "--oldest") == 0 && n ? 1 : n); i++) {
+		if (expose_lookup(sv[i].id, &ex) > 0) {
+			fprintf(stderr, "snapfs delete shadows: snapshot '%s' is exposed at '%s'; "
+					"unexpose it first\n", sv[i].id, ex.dir);
+			found = true;
+		}
+	}
+	free(sv);
+	return found;
 }
 
 static int cmd_delete(int argc, char **argv)
@@ -603,6 +703,14 @@ static int cmd_delete(int argc, char **argv)
 			}
 			mode = "--id";
 			id = val;
+		} else if ((val = option_value(argc, argv, &i, "--set"))) {
+			if (mode) {
+				fprintf(stderr, "snapfs delete shadows: give one of --id, --set, "
+						"--oldest and --all\n");
+				return EXIT_FAILURE;
+			}
+			mode = "--set";
+			id = val;
 		} else if (strcmp(argv[i], "--oldest") == 0 || strcmp(argv[i], "--all") == 0) {
 			if (mode) {
 				fprintf(stderr, "snapfs delete shadows: give one of --id, --oldest "
@@ -633,6 +741,12 @@ static int cmd_delete(int argc, char **argv)
 		fprintf(stderr, "snapfs delete shadows: bad snapshot id '%s'\n", id);
 		return EXIT_FAILURE;
 	}
+	if (strcmp(mode, "--set") == 0 && mnt) {
+		fprintf(stderr, "snapfs delete shadows: --set takes no mount point\n");
+		return EXIT_FAILURE;
+	}
+	if (strcmp(mode, "--set") == 0)
+		return delete_set(id);
 	if (!mnt && id)
 		return delete_id_anywhere(id);
 	if (!mnt) {
@@ -641,6 +755,17 @@ static int cmd_delete(int argc, char **argv)
 	}
 	if (find_volume("delete shadows", mnt, &v) < 0)
 		return EXIT_FAILURE;
+	if (id) {
+		struct exposure ex;
+
+		if (expose_lookup(id, &ex) > 0) {
+			fprintf(stderr, "snapfs delete shadows: snapshot '%s' is exposed at '%s'; "
+					"unexpose it first\n", id, ex.dir);
+			return EXIT_FAILURE;
+		}
+	} else if (volume_exposed(&v, mode)) {
+		return EXIT_FAILURE;
+	}
 	if (id)
 		snprintf(line, sizeof(line), "delete %s", id);
 	else if (strcmp(mode, "--all") == 0)
@@ -796,14 +921,31 @@ int main(int argc, char **argv)
 		return sfs_mount_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "umount") == 0 || strcmp(cmd, "unmount") == 0)
 		return cmd_umount(argc - 1, argv + 1);
+	if (strcmp(cmd, "create") == 0 && argc > 2 && strcmp(argv[2], "shadow") == 0)
+		return cmd_create(argc - 2, argv + 2);   /* VssAdmin's 'create shadow' */
 	if (strcmp(cmd, "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if ((strcmp(cmd, "add") == 0 || strcmp(cmd, "resize") == 0 || strcmp(cmd, "delete") == 0) &&
+	    argc > 2 && strcmp(argv[2], "shadowstorage") == 0)
+		return cmd_shadowstorage(argc - 1, argv + 1);
 	if (strcmp(cmd, "delete") == 0)
 		return cmd_delete(argc - 1, argv + 1);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "get") == 0)
 		return cmd_get(argc - 1, argv + 1);
+	if (strcmp(cmd, "expose") == 0)
+		return cmd_expose(argc - 1, argv + 1);
+	if (strcmp(cmd, "unexpose") == 0)
+		return cmd_unexpose(argc - 1, argv + 1);
+	if (strcmp(cmd, "revert") == 0)
+		return cmd_revert(argc - 1, argv + 1);
+	if (strcmp(cmd, "break") == 0)
+		return cmd_break(argc - 1, argv + 1);
 	if (strcmp(cmd, "set") == 0)
 		return cmd_set(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "coord.h"
+#include "expose.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -111,6 +112,10 @@ int main(int argc, char **argv)
 		}
 		log_setup(LOG_SINK_SYSLOG, level, "snapfsd");
 	}
+	/* the exposures a reboot (or a crash) took away: never a reason not to serve */
+	r = expose_restore(err, sizeof(err));
+	if (r != 0)
+		snap_log(LOG_WARNING, "exposed snapshots not mounted again: %s", err);
 	r = coord_run(&cfg, ready, err, sizeof(err));
 	if (r == -EALREADY && on_demand) /* a racing client started one first: it serves */
 		return 0;

@@ -92,6 +92,7 @@ static const char *const all_props[] = {
 	ENGINE_PROP_CHUNKSIZE, ENGINE_PROP_MAXSIZE, ENGINE_PROP_MINDIFF,
 	ENGINE_PROP_MAXSHADOW, ENGINE_PROP_NOSNAP,  ENGINE_PROP_DIFFAREA,
 	ENGINE_PROP_PROVIDER,  ENGINE_PROP_METHOD,  ENGINE_PROP_AUTORECOVER,
+	ENGINE_PROP_USED,
 };
 
 /* ---- the reply, built whole before it is sent ------------------------------------------ */

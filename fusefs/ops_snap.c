@@ -515,11 +515,18 @@ static int root_node(const char *id, uint64_t epoch, struct snap_node **ret, str
 	return node_get(&en, st->st_ino, SNAPDIR_INO, true, ret);
 }
 
-/* The root of the visible snapshot whose browse name is name: as root_node(), or -ENOENT. */
+/*
+ * The root of the snapshot name names: as root_node(), or -ENOENT. A name is the browse name
+ * of a visible snapshot, or the id of any snapshot; ids are never listed, and are how expose,
+ * revert and export reach a snapshot beyond maxshadowcopies or hidden behind a newer one
+ * with the same browse name.
+ */
 static int lookup_root(const char *name, struct snap_node **ret, struct stat *st)
 {
 	const struct catalog_snapshot *s = NULL;
 	struct sfs_snap_array l;
+	char id[sizeof(s->id)] = "";
+	uint64_t epoch = 0;
 	int r;
 
 	r = list_visible(&l);
@@ -529,9 +536,21 @@ static int lookup_root(const char *name, struct snap_node **ret, struct stat *st
 		if (strcmp(l.v[i].browse, name) == 0)
 			s = &l.v[i];
 	}
-	r = s ? root_node(s->id, s->epoch, ret, st) : -ENOENT;
+	if (s) {
+		r = root_node(s->id, s->epoch, ret, st);
+		free(l.v);
+		return r;
+	}
 	free(l.v);
-	return r;
+	pthread_mutex_lock(&snaps.lock);
+	for (size_t i = 0; i < snaps.n; i++) {
+		if (strcmp(snaps.v[i].id, name) == 0) {
+			snprintf(id, sizeof(id), "%s", snaps.v[i].id);
+			epoch = snaps.v[i].epoch;
+		}
+	}
+	pthread_mutex_unlock(&snaps.lock);
+	return id[0] ? root_node(id, epoch, ret, st) : -ENOENT;
 }
 
 /* name in the snapshot directory dir, with one lookup reference taken, and its attributes. */

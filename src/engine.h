@@ -41,6 +41,7 @@
 #define ENGINE_PROP_PROVIDER "provider"                   /* fixed at the first mount */
 #define ENGINE_PROP_METHOD "method"                       /* the provider's; read-only */
 #define ENGINE_PROP_AUTORECOVER "autorecover"             /* the provider's; read-only */
+#define ENGINE_PROP_USED "diffareaused"                   /* bytes the diff area holds; read-only */
 
 #define ENGINE_MAX_SNAPSHOTS 512
 #define ENGINE_DEFAULT_CHUNK (64u * 1024)

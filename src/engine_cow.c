@@ -1395,6 +1395,7 @@ static const struct prop props[] = {
 	{ ENGINE_PROP_PROVIDER, "cow" },
 	{ ENGINE_PROP_METHOD, "cow" },
 	{ ENGINE_PROP_AUTORECOVER, "no" },
+	{ ENGINE_PROP_USED, "0" },
 };
 
 static const struct prop *find_prop(const char *name)
@@ -1466,6 +1467,17 @@ int engine_prop_get(struct engine *e, const char *name, char *buf, size_t size)
 		return (int)strlen(buf);
 	}
 	pthread_mutex_lock(&e->cat_lock);
+	if (strcmp(name, ENGINE_PROP_USED) == 0) {
+		/* what maxsize bounds: the journal's file and the trees kept in the diff area */
+		uint64_t used = e->da ? diffarea_used(e->da) : 0;
+
+		r = catalog_snapshot_each(e->cat, add_tree_bytes, &used);
+		pthread_mutex_unlock(&e->cat_lock);
+		if (r < 0)
+			return r;
+		r = snprintf(buf, size, "%" PRIu64, used);
+		return r < 0 || (size_t)r >= size ? -ERANGE : r;
+	}
 	r = catalog_prop_get(e->cat, name, buf, size);
 	pthread_mutex_unlock(&e->cat_lock);
 	if (r == -ENOENT) {
@@ -1491,9 +1503,10 @@ int engine_prop_set(struct engine *e, const char *name, const char *value, char 
 	}
 	if (strcmp(name, ENGINE_PROP_CHUNKSIZE) == 0 || strcmp(name, ENGINE_PROP_DIFFAREA) == 0 ||
 	    strcmp(name, ENGINE_PROP_PROVIDER) == 0 || strcmp(name, ENGINE_PROP_METHOD) == 0 ||
-	    strcmp(name, ENGINE_PROP_AUTORECOVER) == 0) {
-		snprintf(msg, msglen, "property '%s' is fixed when the volume is first mounted",
-			 name);
+	    strcmp(name, ENGINE_PROP_AUTORECOVER) == 0 || strcmp(name, ENGINE_PROP_USED) == 0) {
+		snprintf(msg, msglen, "property '%s' is %s", name,
+			 strcmp(name, ENGINE_PROP_USED) == 0 ? "read-only"
+							      : "fixed when the volume is first mounted");
 		return -EPERM;
 	}
 	if (e->prov->offload && (strcmp(name, ENGINE_PROP_MAXSIZE) == 0 ||

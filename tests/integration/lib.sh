@@ -13,6 +13,8 @@ chmod 755 "$T"
 # The coordinator of this test has a runtime directory of its own: 'snapfs create' starts it
 # on demand there (snapfsd beside snapfs), and the EXIT trap stops it.
 export SNAPFS_RUNTIME_DIR="$T/run"
+# ... and a state directory of its own: detached snapshots and exposures.
+export SNAPFS_STATE_DIR="$T/state"
 export SNAPFSD="${SNAPFSD:-$(dirname "$SNAPFS")/snapfsd}"
 _mounts=()
 _pids=()
@@ -26,6 +28,10 @@ _cleanup() {
 		# no 'mountpoint' check: it fails on the dead mount of a crashed daemon
 		fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
+	# what the commands mounted themselves beneath $T (exposed snapshots), innermost first
+	while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done < <(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
 	for p in "${_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done

@@ -135,7 +135,7 @@ expect_eq "--all without snapshots" "deleted 0 snapshots from '$mnt'" \
 echo "== get and set"
 props=$("$SNAPFS" get -H "$mnt")
 expect_eq "get -H lists every property" \
-	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea provider method autorecover" \
+	"chunksize maxsize mindiffareafilesize maxshadowcopies filesnottosnapshot diffarea provider method autorecover diffareaused" \
 	"$(cut -f1 <<<"$props" | xargs)"
 expect_eq "the default provider" cow "$("$SNAPFS" get -H provider "$mnt" | cut -f2)"
 expect_eq "the default method" cow "$("$SNAPFS" get -H method "$mnt" | cut -f2)"
@@ -190,7 +190,7 @@ refused "create: set id too long" "bad snapshot set id" create --set "$(printf '
 	"$mnt"
 refused "create: unknown option" "snapfs create: unknown option '-x'" create -x "$mnt"
 refused "list: no 'shadows'" "snapfs list: expected 'shadows'" list
-refused "list: wrong object" "snapfs list: expected 'shadows'" list volumes "$mnt"
+refused "list: wrong object" "snapfs list: expected 'shadows'" list snapshots "$mnt"
 refused "list: unknown option" "snapfs list shadows: unknown option '-x'" list shadows -x
 refused "delete: no 'shadows'" "snapfs delete: expected 'shadows'" delete --all "$mnt"
 refused "delete: no mode" "expected --id ID, --oldest or --all" delete shadows "$mnt"
