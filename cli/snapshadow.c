@@ -99,6 +99,7 @@ static struct {
 	char *volatile_ids[MAX_LIST * 8];
 	size_t n_volatile;
 	struct snap_session *backup;        /* a created set whose backup has not ended */
+	struct snap_session *restore;       /* between begin restore and end restore */
 	struct xmldoc_bcd loaded;           /* load metadata */
 	char loaded_path[PATH_MAX];
 	bool has_loaded;
@@ -410,34 +411,104 @@ static int sh_set(int n, char **w)
 
 static int end_backup(bool complete);
 
+/* pre-restore to the writers, for the loaded metadata's set; the session in *ret. */
+static int restore_begin(const char *cmd, struct snap_session **ret)
+{
+	struct snap_session *s;
+	char *bcd;
+
+	if (!S.has_loaded)
+		return fail("%s: the writers restore from a backup's metadata: 'load metadata FILE' "
+			    "first", cmd);
+	bcd = xmldoc_bcd_write(&S.loaded);
+	s = snap_session_new();
+	if (!bcd || !s) {
+		free(bcd);
+		snap_session_free(s);
+		return fail("out of memory");
+	}
+	if (snap_session_connect(s) < 0 || (S.nowriters && snap_session_exclude_writer(s, "*") < 0))
+		goto failed;
+	for (size_t i = 0; i < S.n_exclude; i++)
+		if (snap_session_exclude_writer(s, S.exclude[i]) < 0)
+			goto failed;
+	if (snap_session_pre_restore(s, S.loaded.set_id, bcd) < 0)
+		goto failed;
+	free(bcd);
+	*ret = s;
+	return 0;
+failed:
+	fail("%s: %s", cmd, snap_session_error(s));
+	free(bcd);
+	snap_session_free(s);
+	return -1;
+}
+
+/* post-restore to the writers of s, which is freed. */
+static int restore_end(const char *cmd, struct snap_session *s)
+{
+	int r = snap_session_post_restore(s) < 0 ? fail("%s: %s", cmd, snap_session_error(s)) : 0;
+
+	snap_session_free(s);
+	return r;
+}
+
 static int sh_begin(int n, char **w)
 {
 	if (arity(n, 2, 2, "begin backup | begin restore") < 0)
 		return -1;
 	if (S.mode != MODE_NONE)
-		return fail("begin: a %s is already under way; end it first",
+		return fail("begin: a %s is under way; end it first",
 			    S.mode == MODE_BACKUP ? "backup" : "restore");
-	if (is(w[1], "backup"))
+	if (is(w[1], "backup")) {
 		S.mode = MODE_BACKUP;
-	else if (is(w[1], "restore"))
-		return fail("begin restore: snapfs writers get no restore events yet; restore a "
-			    "volume with 'revert' or 'resync' while its applications are stopped");
-	else
+	} else if (is(w[1], "restore")) {
+		if (restore_begin("begin restore", &S.restore) < 0)
+			return -1;
+		S.mode = MODE_RESTORE;
+		say("The writers were told a restore of set %s begins.\n", S.loaded.set_id);
+	} else {
 		return fail("usage: begin backup | begin restore");
+	}
 	return 0;
 }
 
 static int sh_end(int n, char **w)
 {
+	struct snap_session *s = S.restore;
+
 	if (arity(n, 2, 2, "end backup | end restore") < 0)
 		return -1;
-	if (is(w[1], "restore"))
-		return fail("end restore: no restore is under way");
+	if (is(w[1], "restore")) {
+		if (S.mode != MODE_RESTORE)
+			return fail("end restore: no restore is under way ('begin restore' first)");
+		S.mode = MODE_NONE;
+		S.restore = NULL;
+		if (restore_end("end restore", s) < 0)
+			return -1;
+		say("The writers were told the restore is complete.\n");
+		return 0;
+	}
 	if (!is(w[1], "backup"))
 		return fail("usage: end backup | end restore");
 	if (S.mode != MODE_BACKUP)
 		return fail("end backup: no backup is under way ('begin backup' first)");
 	return end_backup(true);
+}
+
+static int sh_simulate(int n, char **w)
+{
+	struct snap_session *s;
+
+	if (n != 2 || !is(w[1], "restore"))
+		return fail("usage: simulate restore");
+	if (S.mode != MODE_NONE)
+		return fail("simulate restore: a %s is under way; end it first",
+			    S.mode == MODE_BACKUP ? "backup" : "restore");
+	if (restore_begin("simulate restore", &s) < 0 || restore_end("simulate restore", s) < 0)
+		return -1;
+	say("The writers took part in a simulated restore of set %s.\n", S.loaded.set_id);
+	return 0;
 }
 
 /* Finish the backup: backup-complete to the writers (complete), or abort. */
@@ -666,6 +737,8 @@ static int sh_create(int n, char **w)
 	if (S.backup)
 		return fail("create: the set of this backup was created already; 'end backup' "
 			    "first");
+	if (S.mode == MODE_RESTORE)
+		return fail("create: a restore is under way; 'end restore' first");
 	if (S.transportable && !S.metadata[0])
 		return fail("create: a transportable set is written beside its metadata file: "
 			    "'set metadata FILE' first");
@@ -687,7 +760,8 @@ static int sh_create(int n, char **w)
 	s = snap_session_new();
 	if (!s)
 		return fail("out of memory");
-	if (snap_session_connect(s) < 0 || (S.nowriters && snap_session_exclude_writer(s, "*") < 0))
+	if (snap_session_connect(s) < 0 || (S.nowriters && snap_session_exclude_writer(s, "*") < 0) ||
+	    (S.noautorecover && snap_session_no_autorecover(s) < 0))
 		goto session_failed;
 	if (S.n_verify && verify_writers(s) < 0)
 		goto out;
@@ -1259,6 +1333,9 @@ static int sh_reset(int n, char **w)
 	if (arity(n, 1, 1, "reset") < 0)
 		return -1;
 	r = S.backup ? end_backup(false) : 0;
+	if (S.restore && restore_end("reset", S.restore) < 0)
+		r = -1;
+	S.restore = NULL;
 	if (drop_volatile() < 0)
 		r = -1;
 	clear_lists();
@@ -1282,14 +1359,6 @@ static int sh_exit(int n, char **w)
 
 static int sh_help(int n, char **w);
 
-static int sh_simulate(int n, char **w)
-{
-	(void)w;
-	(void)n;
-	return fail("simulate restore: snapfs writers get no restore events yet, so there is "
-		    "nothing to simulate");
-}
-
 static const struct command {
 	const char *name;
 	int (*fn)(int n, char **w);
@@ -1303,7 +1372,8 @@ static const struct command {
 	  "add                                           show the set\n" },
 	{ "begin", sh_begin,
 	  "begin backup    start a backup: 'end backup' tells the writers it is complete\n"
-	  "begin restore   (not available: snapfs writers get no restore events yet)\n" },
+	  "begin restore   tell the writers a restore of the loaded set begins (pre-restore);\n"
+	  "                restore with revert, resync or exec, then 'end restore'\n" },
 	{ "break", sh_break,
 	  "break [writable] ID DIR   turn a snapshot into an independent directory at DIR and\n"
 	  "                          take it off its volume: a detached read-only copy exposed\n"
@@ -1314,7 +1384,7 @@ static const struct command {
 	{ "delete", sh_delete,
 	  "delete shadows all | volume MNT | oldest MNT | set ID | id ID | exposed DIR\n" },
 	{ "end", sh_end, "end backup    tell the writers the backup is complete\n"
-			  "end restore   (not available)\n" },
+			 "end restore   tell the writers the restore is complete (post-restore)\n" },
 	{ "exec", sh_exec,
 	  "exec FILE [ARGS]   run FILE (executable); a failure stops the script\n" },
 	{ "exit", sh_exit, "exit   end the session (volatile snapshots are deleted)\n" },
@@ -1342,7 +1412,8 @@ static const struct command {
 	  "           (rollbackrecover and txfrecover are NTFS writers' and refused here)\n"
 	  "set verbose on | off\n"
 	  "set metadata FILE   where create saves the set's backup components document\n" },
-	{ "simulate", sh_simulate, "simulate restore   (not available)\n" },
+	{ "simulate", sh_simulate,
+	  "simulate restore   pre-restore then post-restore to the writers, nothing restored\n" },
 	{ "unexpose", sh_unexpose, "unexpose DIR   unmount a snapshot exposed at DIR\n" },
 	{ "writer", sh_writer,
 	  "writer verify NAME    create fails unless the writer takes part\n"
@@ -1388,6 +1459,12 @@ static int end_session(void)
 		fail("the backup was not ended: the writers are told it failed, and its set is "
 		     "deleted");
 		(void)end_backup(false);
+		r = -1;
+	}
+	if (S.restore) {
+		fail("the restore was not ended: the writers are told it is over");
+		(void)restore_end("end restore", S.restore);
+		S.restore = NULL;
 		r = -1;
 	}
 	if (drop_volatile() < 0)

@@ -208,7 +208,7 @@ int cmd_shadowstorage(int argc, char **argv)
 	bool del = strcmp(verb, "delete") == 0;
 	int64_t bytes = 0;
 
-	snprintf(cmd, sizeof(cmd), "%s shadowstorage", verb);
+	snprintf(cmd, sizeof(cmd), "%.16s shadowstorage", verb ? verb : "");
 	if (strcmp(verb, "list") == 0)
 		return shadowstorage_list(argc, argv);
 	for (int i = 2; i < argc; i++) {

@@ -77,6 +77,8 @@ struct session {
 	size_t n_part;
 	char *bcd;
 	bool created, ended;
+	bool noautorecover;           /* no writable window in post-snapshot */
+	bool restoring;               /* between 'restore pre' and 'restore post' */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -406,7 +408,8 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 		char id[64], set[64], browse[64];
 		int end = 0;
 
-		r = control_hold_end(v->hold_fd, v->recoverable ? "commit writable" : "commit",
+		r = control_hold_end(v->hold_fd, v->recoverable && !s->noautorecover ?
+					     "commit writable" : "commit",
 				     &rep);
 		v->hold_fd = -1;
 		v->commit_sent = true;
@@ -624,25 +627,18 @@ static int out_of_memory(char *msg, size_t msglen)
 	return -ENOMEM;
 }
 
-/* The sequence; on failure everything is undone and msg says why. */
-static int run_create(struct session *s, char *msg, size_t msglen)
+/* The registered writers that are not excluded take part: s->part, s->late. */
+static int writers_join(struct session *s, char *msg, size_t msglen)
 {
 	struct coord_writer **all;
-	char *body;
-	size_t len;
-	struct timespec now;
-	int n, r;
+	int n = coord_writers_take(s->c, &all);
 
-	n = coord_writers_take(s->c, &all);
-	if (n < 0) {
-		snprintf(msg, msglen, "out of memory");
-		return n;
-	}
+	if (n < 0)
+		return out_of_memory(msg, msglen);
 	s->late = calloc((size_t)n + 1, sizeof(*s->late));
 	if (!s->late) {
 		coord_writers_drop(s->c, all, (size_t)n);
-		snprintf(msg, msglen, "out of memory");
-		return -ENOMEM;
+		return out_of_memory(msg, msglen);
 	}
 	s->part = all;
 	s->n_part = 0;
@@ -652,6 +648,20 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		else
 			s->part[s->n_part++] = all[i];
 	}
+	return 0;
+}
+
+/* The sequence; on failure everything is undone and msg says why. */
+static int run_create(struct session *s, char *msg, size_t msglen)
+{
+	char *body;
+	size_t len;
+	struct timespec now;
+	int r;
+
+	r = writers_join(s, msg, msglen);
+	if (r < 0)
+		return r;
 	r = coord_new_id(s->set_id);
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot make a set id: %s", strerror(-r));
@@ -798,6 +808,60 @@ static int do_end(struct session *s, bool complete)
 	return ipc_sendf(s->k->fd, NULL, 0, "ok");
 }
 
+/*
+ * 'restore pre SET_ID' (the body: the backup's BCD) sends pre-restore to every writer not
+ * excluded, which then wait for 'restore post', which sends them post-restore. The writers
+ * that took part in pre-restore get post-restore, even when one failed pre-restore: each
+ * learns the restore is over. A session restores or creates, not both.
+ */
+static int do_restore(struct session *s, const char *phase, const char *set_id,
+		      const struct ipc_msg *m)
+{
+	char msg[COORD_MSG_MAX * 2] = "";
+	bool pre = strcmp(phase, "pre") == 0;
+	int r;
+
+	if (!pre && strcmp(phase, "post") != 0)
+		return reply_err(s, -EINVAL, "unknown restore phase '%s' (pre or post)", phase);
+	if (s->created)
+		return reply_err(s, -EALREADY, "the session created a set; it cannot restore");
+	if (pre == s->restoring)
+		return reply_err(s, -EINVAL, pre ? "a restore is under way in this session"
+					       : "no restore under way in this session");
+	free(s->bcd);
+	s->bcd = strndup(m->body, m->body_len);
+	if (!s->bcd)
+		return reply_err(s, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->c->create_lock);
+	if (pre) {
+		snprintf(s->set_id, sizeof(s->set_id), "%s", set_id);
+		r = writers_join(s, msg, sizeof(msg));
+		if (r == 0)
+			r = writers_event(s, "pre-restore", s->bcd, strlen(s->bcd),
+					  "waiting-for-post-restore", msg, sizeof(msg));
+		s->restoring = r == 0;
+		if (r < 0 && s->part) {
+			/* those that prepared hear that the restore will not happen */
+			char ignored[COORD_MSG_MAX * 2];
+
+			(void)writers_event(s, "post-restore", s->bcd, strlen(s->bcd), "stable",
+					    ignored, sizeof(ignored));
+		}
+	} else {
+		r = writers_event(s, "post-restore", s->bcd, strlen(s->bcd), "stable", msg,
+				  sizeof(msg));
+		s->restoring = false;
+	}
+	if (!s->restoring)
+		writers_release(s);
+	pthread_mutex_unlock(&s->c->create_lock);
+	if (r < 0)
+		return reply_err(s, r, "%s", msg);
+	snap_log(LOG_INFO, "%s-restore of set '%s' sent to %zu writers", phase, s->set_id,
+		 s->n_part);
+	return ipc_sendf(s->k->fd, NULL, 0, "ok");
+}
+
 static int serve_request(struct session *s, struct ipc_msg *m)
 {
 	char *word[3];
@@ -848,8 +912,17 @@ static int serve_request(struct session *s, struct ipc_msg *m)
 		s->hold_ms = h ? (unsigned)h : s->c->cfg.hold_ms;
 		return ipc_sendf(s->k->fd, NULL, 0, "ok");
 	}
-	if (n == 1 && strcmp(word[0], "create") == 0)
+	if (n == 1 && strcmp(word[0], "noautorecover") == 0) {
+		s->noautorecover = true;
+		return ipc_sendf(s->k->fd, NULL, 0, "ok");
+	}
+	if (n == 3 && strcmp(word[0], "restore") == 0)
+		return do_restore(s, word[1], word[2], m);
+	if (n == 1 && strcmp(word[0], "create") == 0) {
+		if (s->restoring)
+			return reply_err(s, -EINVAL, "a restore is under way in this session");
 		return do_create(s);
+	}
 	if (n == 1 && (strcmp(word[0], "complete") == 0 || strcmp(word[0], "abort") == 0))
 		return do_end(s, word[0][0] == 'c');
 	return reply_err(s, -EPROTO, "unknown request '%.64s'", word[0]);
@@ -881,6 +954,12 @@ void coord_session_serve(struct coord *c, struct conn *k)
 	}
 	if (s->part) { /* a set created and never completed: its writers are free again */
 		pthread_mutex_lock(&c->create_lock);
+		if (s->restoring) { /* a restore left open: it is over for the writers */
+			char ignored[COORD_MSG_MAX * 2];
+
+			(void)writers_event(s, "post-restore", s->bcd, strlen(s->bcd), "stable",
+					    ignored, sizeof(ignored));
+		}
 		writers_release(s);
 		pthread_mutex_unlock(&c->create_lock);
 	}

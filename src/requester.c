@@ -378,6 +378,29 @@ SNAP_EXPORT int snap_session_complete(struct snap_session *s)
 	return simple(s, "complete", "complete");
 }
 
+SNAP_EXPORT int snap_session_no_autorecover(struct snap_session *s)
+{
+	return simple(s, "noautorecover", "noautorecover");
+}
+
+SNAP_EXPORT int snap_session_pre_restore(struct snap_session *s, const char *set_id,
+					 const char *bcd)
+{
+	struct ipc_msg m;
+	int r;
+
+	if (!is_text(set_id) || strchr(set_id, ' '))
+		return fail(s, -EINVAL, "bad snapshot set id '%s'", set_id ? set_id : "");
+	r = request(s, "pre-restore", &m, bcd, bcd ? strlen(bcd) : 0, "restore pre %s", set_id);
+	ipc_msg_release(&m);
+	return r;
+}
+
+SNAP_EXPORT int snap_session_post_restore(struct snap_session *s)
+{
+	return simple(s, "post-restore", "restore post -");
+}
+
 SNAP_EXPORT int snap_session_abort(struct snap_session *s)
 {
 	return simple(s, "abort", "abort");

@@ -835,7 +835,9 @@ static int open_parent(const char *path, int *ret_fd, char *name, size_t size)
 	if (strcmp(dir, "/") == 0) {
 		snprintf(name, size, ".");
 	} else if (!slash) {
-		snprintf(name, size, "%s", dir);
+		if (len >= size)
+			return -ENAMETOOLONG;
+		memcpy(name, dir, len + 1);
 		snprintf(dir, sizeof(dir), ".");
 	} else {
 		if (strlen(slash + 1) >= size)

@@ -99,6 +99,23 @@ const char *snap_session_bcd(const struct snap_session *s);
 int snap_session_complete(struct snap_session *s);
 int snap_session_abort(struct snap_session *s);
 
+/*
+ * Before create(): the set's writers get no writable snapshot to repair in post-snapshot
+ * (DiskShadow's 'noautorecover'), even where the volumes' provider offers it.
+ */
+int snap_session_no_autorecover(struct snap_session *s);
+
+/*
+ * A restore, instead of a create: pre_restore() sends pre-restore to every writer not
+ * excluded, with the backup's set id and its Backup Components Document (bcd, as create()
+ * gave it; NULL for none), and fails when one of them does (each that answered gets
+ * post-restore then). The caller then puts the data back (snapfs revert, a copy, ...) and
+ * calls post_restore(), which sends post-restore to the same writers. A session that ends
+ * between the two sends post-restore itself.
+ */
+int snap_session_pre_restore(struct snap_session *s, const char *set_id, const char *bcd);
+int snap_session_post_restore(struct snap_session *s);
+
 /* One line on the last failure: what, and why. */
 const char *snap_session_error(const struct snap_session *s);
 

@@ -159,6 +159,10 @@ expect_eq "the second lists both, detached" 2 "$(grep -c 'detached' "$T/list2")"
 for d in "$T/i1" "$T/i2"; do
 	SNAPFS_RUNTIME_DIR=$T/run2 SNAPFS_STATE_DIR=$T/state2 "$SNAPFS" unexpose "$d" >/dev/null
 done
+rc=0
+echo "mask $set_id" | SNAPFS_RUNTIME_DIR=$T/run2 SNAPFS_STATE_DIR=$T/state2 "$SNAPSHADOW" \
+	>"$T/mask.out" 2>&1 || rc=$?
+expect_eq "mask removes the imported set" "0 " "$rc $(ls -A "$T/state2/detached")"
 
 # ---- the same with 'snapfs import', and a damaged copy refused -----------------------------
 rc=0
@@ -174,4 +178,26 @@ SNAPFS_STATE_DIR=$T/state4 "$SNAPFS" import "$T/truncated.export" >"$T/imp4" 2>&
 expect_eq "a truncated export is refused" 1 "$rc"
 check "the refusal says truncated" grep -q "truncated" "$T/imp4"
 expect_eq "nothing kept of it" "" "$(ls -A "$T/state4/detached" 2>/dev/null)"
+# ---- the restore: the writers told before and after, the volume reverted in between -------
+cat >"$T/restore.dsh" <<'EOF'
+load metadata %T%/backup/set.xml
+begin restore
+add shadow %DATA_ID%
+resync
+end restore
+simulate restore
+EOF
+rc=0
+DATA_ID=$data_id "$SNAPSHADOW" -s "$T/restore.dsh" >"$T/restore.out" 2>"$T/restore.err" || rc=$?
+expect_eq "the restore script succeeds" 0 "$rc"
+[ "$rc" -eq 0 ] || cat "$T/restore.err" >&2
+expect_eq "the writer got pre- and post-restore, twice" \
+	"pre-restore $set_id post-restore $set_id pre-restore $set_id post-restore $set_id" \
+	"$(grep -E '^(pre|post)-restore ' "$T/appwriter.log" | xargs)"
+expect_eq "the volume is the snapshot again" hello "$(cat "$T/m1/dir/sub/hello.txt")"
+check "the big file is back" cmp "$T/m1/big.bin" "$T/m1/.snapshots/$data_id/big.bin"
+check "the state before the restore is kept" grep -q "the state before is kept as shadow copy" \
+	"$T/restore.out"
+expect_eq "the writer is stable again" stable \
+	"$("$SNAPFS" list writers -H | awk -F'\t' '$2 == "appwriter" { print $3 }')"
 finish

@@ -10,7 +10,7 @@
  * --fail-in EVENT fails that event with snap_writer_fail(w, -EIO, "told to fail in EVENT");
  * --hang-in EVENT SECONDS sleeps that long in it (a signal to stop ends the sleep) and then
  * succeeds. EVENT is one of identify, prepare-backup, prepare-snapshot, freeze, thaw,
- * post-snapshot, backup-complete and abort.
+ * post-snapshot, backup-complete, abort, pre-restore and post-restore.
  *
  * Exit status: 0 after a stop, 1 when the coordinator refuses the writer or cannot be reached
  * (its message on stderr), 2 for bad arguments.
@@ -42,6 +42,7 @@ struct options {
 static const char *const event_names[] = {
 	"identify", "prepare-backup",  "prepare-snapshot", "freeze",
 	"thaw",     "post-snapshot",   "backup-complete",  "abort",
+	"pre-restore", "post-restore",
 };
 
 static struct snap_writer *the_writer;
@@ -177,6 +178,8 @@ int main(int argc, char **argv)
 		.post_snapshot = on_event,
 		.abort = on_event,
 		.backup_complete = on_event,
+		.pre_restore = on_event,
+		.post_restore = on_event,
 	};
 	struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: a stop ends a hang */
 	struct options o = { 0 };
