@@ -81,7 +81,8 @@ check "the writer froze for the set" grep -q "^freeze $set_id$" "$T/appwriter.lo
 check "the metadata file is a BCD naming the set" grep -q "$set_id" "$T/backup/set.xml"
 check "one export per snapshot beside it" \
 	test -f "$T/backup/$data_id.snapfs-export" -a -f "$T/backup/$logs_id.snapfs-export"
-check "nothing left exposed" test -z "$(awk '$3 == "fuse.snapfs-expose"' /proc/self/mounts)"
+check "nothing left exposed" \
+	test -z "$(awk -v t="$T/" '$3 == "fuse.snapfs-expose" && index($2, t) == 1' /proc/self/mounts)"
 expect_eq "the persistent set stays" 2 "$("$SNAPFS" list shadows -H | grep -c "$set_id")"
 
 # the tar holds the snapshots' state, not the live one changed meanwhile

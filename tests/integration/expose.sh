@@ -27,9 +27,9 @@ erofs() {
 	fi
 }
 
-# exposed_mounts: the number of exposure mounts in the mount table
+# exposed_mounts: the number of exposure mounts of this test in the mount table
 exposed_mounts() {
-	awk '$3 == "fuse.snapfs-expose"' /proc/mounts | wc -l
+	awk -v t="$T/" '$3 == "fuse.snapfs-expose" && index($2, t) == 1' /proc/mounts | wc -l
 }
 
 # exposed_records: the number of records in the registry

@@ -79,7 +79,7 @@ fi
 check "session.dsh: the log holds each command" grep -q '^-> expose %DATA% %OUT%$' "$T/session.log"
 check "session.dsh: the log holds the output" grep -q 'was exposed at' "$T/session.log"
 check "session.dsh: nothing mounted after unexpose" \
-	test -z "$(awk '$3 == "fuse.snapfs-expose"' /proc/self/mounts)"
+	test -z "$(awk -v t="$T/" '$3 == "fuse.snapfs-expose" && index($2, t) == 1' /proc/self/mounts)"
 expect_eq "session.dsh: one snapshot left of m1, none of m2" "1 0" \
 	"$("$SNAPFS" list shadows -H "$T/m1" | wc -l) $("$SNAPFS" list shadows -H "$T/m2" | wc -l)"
 SNAP=$("$SNAPFS" list shadows -H "$T/m1" | cut -f1)
