@@ -132,6 +132,16 @@ for script in "$D"/*.dsh; do
 done
 
 # ---- interactive use: errors reported, the session goes on -------------------------------
+rc=0
+printf 'frobnicate\nhelp expose\nexit\n' | script -qec "$SNAPSHADOW" /dev/null >"$T/tty.out" 2>&1 ||
+	rc=$?
+expect_eq "at the prompt: exit status 0 after an error" 0 "$rc"
+check "at the prompt: the prompt is shown" grep -q 'SNAPSHADOW> ' "$T/tty.out"
+check "at the prompt: the error, without file and line" \
+	grep -q "SNAPSHADOW> unknown command 'frobnicate' (see 'help')" "$T/tty.out"
+check "at the prompt: the session goes on" grep -q 'SNAPSHADOW> expose ID DIR' "$T/tty.out"
+
+# ---- piped input and bad options ------------------------------------------------------------
 out=$(printf 'frobnicate\nhelp expose\nexit\n' | "$SNAPSHADOW" 2>&1 || true)
 check "piped input stops at the first error" grep -q "^stdin:1: unknown command 'frobnicate'" \
 	<<<"$out"
