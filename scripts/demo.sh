@@ -1,7 +1,7 @@
 #!/bin/bash
 # A first look at snapfs: install the dependencies, build, then mount a temporary directory,
 # write through the mount, take a snapshot, change things, read the old version back under
-# .snapshots/, delete the snapshot and unmount. Run as root.
+# .snapshots/, revert the volume to it, delete the snapshots and unmount. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -17,7 +17,7 @@ snapfs=$PWD/$build/cli/snapfs
 
 demo=$(mktemp -d /tmp/snapfs-demo.XXXXXX)
 # the coordinator that 'snapfs create' starts on demand: one of the demo's own, stopped at the end
-export SNAPFS_RUNTIME_DIR=$demo/run
+export SNAPFS_RUNTIME_DIR=$demo/run SNAPFS_STATE_DIR=$demo/state
 cleanup() {
 	local pid
 	mountpoint -q "$demo/mnt" && "$snapfs" umount "$demo/mnt"
@@ -52,6 +52,11 @@ run cat "$demo/mnt/.snapshots/$snap/report.txt"
 run ls -la "$demo/mnt/.snapshots/$snap/notes"
 echo "\$ echo 'try' > $demo/mnt/.snapshots/$snap/report.txt"
 echo try 2>&1 >"$demo/mnt/.snapshots/$snap/report.txt" || true
+id=$("$snapfs" list shadows -H "$demo/mnt" | head -1 | cut -f1)
+echo "# revert: the volume becomes the snapshot again, and the state it leaves is kept too"
+run "$snapfs" revert "$id"
+run cat "$demo/mnt/report.txt"
+run ls "$demo/mnt/notes"
 echo "# how many diff-area bytes each snapshot holds (what deleting it frees)"
 run "$snapfs" list shadows "$demo/mnt"
 run "$snapfs" delete shadows --all "$demo/mnt"
