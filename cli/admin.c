@@ -25,11 +25,16 @@
 int admin_state_path(char *buf, size_t size, const char *sub)
 {
 	const char *dir = getenv("SNAPFS_STATE_DIR");
+	char cwd[PATH_MAX] = "";
 	int n;
 
 	if (!dir || !*dir)
 		dir = STATE_DIR_DEFAULT;
-	n = sub ? snprintf(buf, size, "%s/%s", dir, sub) : snprintf(buf, size, "%s", dir);
+	/* absolute: the exposures' daemons run from / */
+	if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	n = snprintf(buf, size, "%s%s%s%s%s", cwd, cwd[0] ? "/" : "", dir, sub ? "/" : "",
+		     sub ? sub : "");
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -110,6 +115,7 @@ static int volume_shadows(const struct control_volume *v, struct admin_shadow **
 {
 	struct control_reply rep;
 	int r = admin_request(v, "list", &rep, msg, msglen);
+	bool replied = r == 0;
 
 	for (size_t i = 0; r == 0 && i < rep.n; i++) {
 		if (!grow(ret, n)) {
@@ -124,7 +130,7 @@ static int volume_shadows(const struct control_volume *v, struct admin_shadow **
 				 v->mnt);
 		}
 	}
-	if (r == 0)
+	if (replied)
 		control_reply_release(&rep);
 	return r;
 }
@@ -164,10 +170,12 @@ int admin_shadows(const struct control_volume *v, struct admin_shadow **ret, siz
 		  char *msg, size_t msglen)
 {
 	struct control_volume *vols = NULL;
+	char why[ADMIN_MSG];
 	int nv, r = 0;
 
 	*ret = NULL;
 	*n = 0;
+	msg[0] = '\0';
 	if (v) {
 		r = volume_shadows(v, ret, n, msg, msglen);
 	} else {
@@ -176,11 +184,23 @@ int admin_shadows(const struct control_volume *v, struct admin_shadow **ret, siz
 			snprintf(msg, msglen, "cannot read the mount table: %s", strerror(-nv));
 			return nv;
 		}
-		for (int i = 0; r == 0 && i < nv; i++)
-			r = volume_shadows(&vols[i], ret, n, msg, msglen);
+		for (int i = 0; r != -ENOMEM && i < nv; i++) {
+			size_t before = *n;
+
+			r = volume_shadows(&vols[i], ret, n, why, sizeof(why));
+			if (r < 0 && r != -ENOMEM) {
+				*n = before;   /* what it said before failing is not kept */
+				if (!msg[0])
+					snprintf(msg, msglen, "%s", why);
+			} else if (r == -ENOMEM) {
+				snprintf(msg, msglen, "%s", why);
+			}
+		}
 		free(vols);
-		if (r == 0)
-			r = detached_shadows(ret, n, msg, msglen);
+		if (r != -ENOMEM)
+			r = detached_shadows(ret, n, why, sizeof(why));
+		if (r < 0)
+			snprintf(msg, msglen, "%s", why);
 	}
 	if (r < 0) {
 		free(*ret);
@@ -213,7 +233,15 @@ int admin_find_shadow(const char *id, struct admin_shadow *ret, char *msg, size_
 
 	if (r < 0)
 		return r;
+	/* the detached copy first: where an import sits beside its original, it is this
+	 * machine's own; the original is still reached through its volume (MNT) */
 	r = -ENOENT;
+	for (size_t i = n; i-- > 0 && r < 0;) {
+		if (strcmp(v[i].id, id) == 0 && v[i].detached) {
+			*ret = v[i];
+			r = 0;
+		}
+	}
 	for (size_t i = 0; i < n && r < 0; i++) {
 		if (strcmp(v[i].id, id) == 0) {
 			*ret = v[i];
@@ -221,9 +249,16 @@ int admin_find_shadow(const char *id, struct admin_shadow *ret, char *msg, size_
 		}
 	}
 	free(v);
-	if (r < 0)
+	if (r < 0 && msg[0]) {
+		char why[ADMIN_MSG];
+
+		snprintf(why, sizeof(why), "%s", msg);
+		snprintf(msg, msglen, "no snapshot '%s' found, and a volume did not answer: %.900s",
+			 id, why);
+	} else if (r < 0) {
 		snprintf(msg, msglen, "no snapshot '%s' on any snapfs volume or among the detached "
 				      "ones", id);
+	}
 	return r;
 }
 
@@ -292,6 +327,11 @@ int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen)
 	struct exposure ex;
 	int r = expose_lookup(s->id, &ex);
 
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot tell whether snapshot '%s' is exposed: %s", s->id,
+			 strerror(-r));
+		return r;
+	}
 	if (r > 0) {
 		snprintf(msg, msglen, "snapshot '%s' is exposed at '%s'; unexpose it first", s->id,
 			 ex.dir);

@@ -53,7 +53,9 @@ int admin_request(const struct control_volume *v, const char *line, struct contr
 
 /*
  * The snapshots of v, or of every volume and then the detached store when v is NULL, oldest
- * first per volume. The caller frees *ret. A volume whose daemon does not answer fails it all.
+ * first per volume. The caller frees *ret. With v, a daemon that does not answer fails it;
+ * without, such a volume is left out and the first one's failure is in msg, which is ""
+ * when every volume answered: callers that list warn with it.
  */
 int admin_shadows(const struct control_volume *v, struct admin_shadow **ret, size_t *n,
 		  char *msg, size_t msglen);
@@ -61,7 +63,10 @@ int admin_shadows(const struct control_volume *v, struct admin_shadow **ret, siz
 /* The detached snapshots only (imported, or broken off their volume). */
 int admin_detached(struct admin_shadow **ret, size_t *n, char *msg, size_t msglen);
 
-/* The snapshot with this id, wherever it is; -ENOENT ("no snapshot 'ID' ...") if none. */
+/*
+ * The snapshot with this id, wherever it is: the detached one first (an import on the machine
+ * that holds the original), then the volumes'. -ENOENT ("no snapshot 'ID' ...") if none.
+ */
 int admin_find_shadow(const char *id, struct admin_shadow *ret, char *msg, size_t msglen);
 
 /*

@@ -36,6 +36,32 @@ int delete_one(const struct admin_shadow *s, bool unexpose_first)
 	return 0;
 }
 
+/*
+ * Delete the first k snapshots of v (those of set only, when set is not NULL), none of them
+ * when one is exposed: a command deletes all it names or nothing it can know it cannot.
+ */
+static int delete_chosen(const struct admin_shadow *v, size_t k, const char *set)
+{
+	struct exposure ex;
+	int r;
+
+	for (size_t i = 0; i < k; i++) {
+		if (set && strcmp(v[i].set_id, set) != 0)
+			continue;
+		r = expose_lookup(v[i].id, &ex);
+		if (r < 0)
+			return fail("delete shadows: cannot tell whether snapshot '%s' is exposed: %s",
+				    v[i].id, strerror(-r));
+		if (r > 0)
+			return fail("delete shadows: snapshot '%s' is exposed at '%s'; unexpose it "
+				    "first, or 'delete shadows exposed DIR'", v[i].id, ex.dir);
+	}
+	for (size_t i = 0; i < k; i++)
+		if ((!set || strcmp(v[i].set_id, set) == 0) && delete_one(&v[i], false) < 0)
+			return -1;
+	return 0;
+}
+
 int sh_delete(int n, char **w)
 {
 	struct admin_shadow *v = NULL, one;
@@ -79,22 +105,21 @@ int sh_delete(int n, char **w)
 			return fail("delete shadows: %s", msg);
 		if (!k)
 			r = fail("delete shadows: '%s' has no snapshots", w[3]);
-		for (size_t i = 0; r == 0 && i < (is(w[2], "oldest") ? 1 : k); i++, done++)
-			r = delete_one(&v[i], false);
+		else
+			r = delete_chosen(v, is(w[2], "oldest") ? 1 : k, NULL);
 		free(v);
 		return r;
 	}
 	if ((n == 3 && is(w[2], "all")) || (n == 4 && is(w[2], "set"))) {
 		if (admin_shadows(NULL, &v, &k, msg, sizeof(msg)) < 0)
 			return fail("delete shadows: %s", msg);
-		for (size_t i = 0; r == 0 && i < k; i++)
-			if (n == 3 || strcmp(v[i].set_id, w[3]) == 0) {
-				r = delete_one(&v[i], false);
-				done++;
-			}
+		if (msg[0])
+			say("warning: %s; its snapshots are left\n", msg);
+		for (size_t i = 0; i < k; i++)
+			done += n == 3 || strcmp(v[i].set_id, w[3]) == 0;
+		r = n == 4 && !done ? fail("delete shadows: no snapshot set '%s'", w[3])
+				    : delete_chosen(v, k, n == 4 ? w[3] : NULL);
 		free(v);
-		if (r == 0 && n == 4 && !done)
-			return fail("delete shadows: no snapshot set '%s'", w[3]);
 		return r;
 	}
 	return fail("usage: delete shadows all | volume MNT | oldest MNT | set ID | id ID | "
@@ -304,6 +329,13 @@ int sh_break(int n, char **w)
 		return fail("usage: break [writable] ID DIR");
 	if (break_snapshot(w[n - 2], w[n - 1], writable, msg, sizeof(msg)) < 0)
 		return fail("break: %s", msg);
+	/* no longer the session's to delete at its end */
+	for (size_t i = 0; i < S.n_volatile; i++) {
+		if (S.volatile_ids[i] && strcmp(S.volatile_ids[i], w[n - 2]) == 0) {
+			free(S.volatile_ids[i]);
+			S.volatile_ids[i] = NULL;
+		}
+	}
 	say("The shadow copy %s is now %s at %s.\n", w[n - 2],
 	    writable ? "an independent read-write directory" : "a detached read-only copy",
 	    w[n - 1]);
@@ -328,9 +360,19 @@ int sh_exec(int n, char **w)
 		return fail("exec: %s", strerror(errno));
 	fflush(stdout);
 	pid = fork();
-	if (pid < 0)
-		return fail("exec: %s", strerror(errno));
+	if (pid < 0) {
+		int err = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return fail("exec: %s", strerror(err));
+	}
 	if (pid == 0) {
+		/* not the script's input, which may be this process's stdin */
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		w[n] = NULL;

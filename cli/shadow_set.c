@@ -585,6 +585,8 @@ static int list_shadows(int n, char **w)
 		return fail("usage: list shadows [all | set ID | id ID]");
 	if (admin_shadows(NULL, &v, &k, msg, sizeof(msg)) < 0)
 		return fail("list shadows: %s", msg);
+	if (msg[0])
+		say("warning: %s; its snapshots are not listed\n", msg);
 	for (size_t i = 0; i < k; i++) {
 		if ((set && strcmp(v[i].set_id, set) != 0) || (id && strcmp(v[i].id, id) != 0))
 			continue;

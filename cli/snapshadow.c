@@ -26,6 +26,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -276,7 +277,7 @@ void print_shadow(const struct admin_shadow *s)
 bool is_volatile(const char *id)
 {
 	for (size_t i = 0; i < S.n_volatile; i++)
-		if (strcmp(S.volatile_ids[i], id) == 0)
+		if (S.volatile_ids[i] && strcmp(S.volatile_ids[i], id) == 0)
 			return true;
 	return false;
 }
@@ -398,6 +399,29 @@ static int end_session(void)
 	return r;
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP end the session as 'exit' would, after the command under way:
+ * the handler only notes the signal; without SA_RESTART, the read of the next line (or a
+ * wait in the command) returns, and the session's end runs (an open backup aborted,
+ * volatile snapshots deleted).
+ */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: snapshadow [-s SCRIPT] [-l LOGFILE]\n"
@@ -452,9 +476,12 @@ int main(int argc, char **argv)
 	S.script = !prompt;
 	S.file = script ? script : "stdin";
 	xmldoc_init();
+	catch_stop_signals();
 	for (;;) {
 		ssize_t len;
 
+		if (stop_signal)
+			break;
 		if (prompt) {
 			printf("SNAPSHADOW> ");
 			fflush(stdout);
@@ -479,6 +506,11 @@ int main(int argc, char **argv)
 	free(line);
 	if (in != stdin)
 		fclose(in);
+	if (stop_signal) {
+		rc = fail("interrupted by signal %d (%s)", (int)stop_signal,
+			  strsignal((int)stop_signal));
+		signal((int)stop_signal, SIG_IGN); /* a second one does not cut the cleanup short */
+	}
 	if (end_session() < 0)
 		rc = -1;
 	if (S.log)

@@ -124,7 +124,13 @@ static int64_t parse_maxsize(const char *cmd, const char *s, const char *dir)
 				cmd, dir, strerror(errno));
 			return -1;
 		}
-		return (int64_t)((unsigned long long)sv.f_blocks * sv.f_frsize / 100 * v);
+		mult = (unsigned long long)sv.f_blocks * sv.f_frsize / 100 * v;
+		if (mult < (1u << 20)) {
+			fprintf(stderr, "snapfs %s: %s of the filesystem of '%s' is below 1M and "
+					"leaves no room for one snapshot's data\n", cmd, s, dir);
+			return -1;
+		}
+		return (int64_t)mult;
 	}
 	if (*end) {
 		u = strchr(units, end[0] & ~0x20);

@@ -149,6 +149,10 @@ for id in "$data_id" "$logs_id"; do
 	else
 		fail "imported $id differs: $(cat "$T/cmp.err")"
 	fi
+	# what is exposed is the import, not the original on the volume beside it
+	f=$(cd "$dir" && find . -type f | head -1)
+	expect_eq "the exposure of $id serves the imported tree" \
+		"$(stat -c %i "$T/state2/detached/$id/tree/$f")" "$(stat -c %i "$dir/$f")"
 done
 check "the imported exposures are read-only" \
 	sh -c "! touch '$T/i1/new' 2>/dev/null && ! touch '$T/i2/new' 2>/dev/null"
