@@ -131,6 +131,28 @@ for script in "$D"/*.dsh; do
 	fi
 done
 
+# ---- a delete of several snapshots deletes none when one of them is exposed -----------------
+"$SNAPFS" create "$T/m1" >/dev/null
+"$SNAPFS" expose --temporary "$SNAP" "$T/exposed" >/dev/null
+rc=0
+echo "delete shadows volume $T/m1" | "$SNAPSHADOW" >"$T/out" 2>"$T/err" || rc=$?
+expect_eq "delete shadows volume with one exposed: refused" 1 "$rc"
+check "... saying which is exposed where" grep -q "snapshot '$SNAP' is exposed at '$T/exposed'" \
+	"$T/err"
+expect_eq "... and both snapshots are still there" 2 "$("$SNAPFS" list shadows -H "$T/m1" | wc -l)"
+"$SNAPFS" unexpose "$T/exposed" >/dev/null
+
+# ---- exec from a script read on stdin: the command does not swallow the script -------------
+{
+	echo "exec /bin/sh -c \"cat >/dev/null\""
+	for i in $(seq 200); do echo "# filler line $i, long enough to fill a pipe buffer quickly"; done
+	echo "exec $T/mark.sh"
+} >"$T/stdin.dsh"
+rm -f "$T/marked"
+rc=0
+"$SNAPSHADOW" <"$T/stdin.dsh" >/dev/null 2>&1 || rc=$?
+check "exec reads nothing of a script on stdin" test "$rc" -eq 0 -a -e "$T/marked"
+
 # ---- interactive use: errors reported, the session goes on -------------------------------
 rc=0
 printf 'frobnicate\nhelp expose\nexit\n' | script -qec "$SNAPSHADOW" /dev/null >"$T/tty.out" 2>&1 ||
