@@ -3,7 +3,7 @@
  * snapshot's whole directory tree (every entry with its owner, mode, times and extended
  * attributes, and the data of regular files) and its metadata, checksummed with SHA-256, so
  * that it can be carried to another machine and imported there as a read-only "detached"
- * snapshot. The format is described atop transport.c and in docs/transport.md.
+ * snapshot. The format is described atop transport_format.c and in docs/transport.md.
  *
  * The detached store is a directory (e.g. STATE/detached) holding one directory per imported
  * snapshot, named by its id: store/ID/tree (the files) and store/ID/info (the metadata).
