@@ -320,23 +320,29 @@ static int remove_tree(const char *dir, char *msg, size_t msglen)
 	return 0;
 }
 
-int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen)
+int admin_check_unexposed(const char *id, char *msg, size_t msglen)
+{
+	struct exposure ex;
+	int r = expose_lookup(id, &ex);
+
+	if (r < 0)
+		snprintf(msg, msglen, "cannot tell whether snapshot '%s' is exposed: %s", id,
+			 strerror(-r));
+	else if (r > 0)
+		snprintf(msg, msglen, "snapshot '%s' is exposed at '%s'; unexpose it first", id,
+			 ex.dir);
+	return r < 0 ? r : r > 0 ? -EBUSY : 0;
+}
+
+/* admin_delete() while no exposure can be made. */
+static int delete_unexposed(const struct admin_shadow *s, char *msg, size_t msglen)
 {
 	struct control_reply rep;
 	char line[64], path[PATH_MAX];
-	struct exposure ex;
-	int r = expose_lookup(s->id, &ex);
+	int r = admin_check_unexposed(s->id, msg, msglen);
 
-	if (r < 0) {
-		snprintf(msg, msglen, "cannot tell whether snapshot '%s' is exposed: %s", s->id,
-			 strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	if (r > 0) {
-		snprintf(msg, msglen, "snapshot '%s' is exposed at '%s'; unexpose it first", s->id,
-			 ex.dir);
-		return -EBUSY;
-	}
 	if (!s->detached) {
 		snprintf(line, sizeof(line), "delete %s", s->id);
 		r = admin_request(&s->vol, line, &rep, msg, msglen);
@@ -350,6 +356,17 @@ int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen)
 		return -ENAMETOOLONG;
 	}
 	return remove_tree(path, msg, msglen);
+}
+
+int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen)
+{
+	int hold, r = expose_hold(&hold, msg, msglen);
+
+	if (r < 0)
+		return r;
+	r = delete_unexposed(s, msg, msglen);
+	expose_release(hold);
+	return r;
 }
 
 void admin_format_utc(int64_t ns, char *buf, size_t size)

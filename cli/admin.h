@@ -79,7 +79,16 @@ int admin_shadow_tree(const struct admin_shadow *s, char *buf, size_t size);
 int admin_create(const struct control_volume *v, struct admin_shadow *ret, char *msg,
 		 size_t msglen);
 
-/* Delete s (a volume's, or a detached one with its tree). Refused while s is exposed. */
+/*
+ * 0 when snapshot id is not exposed; -EBUSY ("... is exposed at 'DIR'; unexpose it first")
+ * when it is, or another negative errno when the registry cannot say: deleting must stop then.
+ */
+int admin_check_unexposed(const char *id, char *msg, size_t msglen);
+
+/*
+ * Delete s (a volume's, or a detached one with its tree). Refused while s is exposed; the
+ * registry is held meanwhile, so that no exposure of it can be made in between.
+ */
 int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen);
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */

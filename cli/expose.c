@@ -6,6 +6,7 @@
  * The registry is STATE/exposed/ (made 0700 on demand), one file per exposed snapshot, named
  * by its id, of "key=value" lines:
  *   dir=/canonical/path      where it is mounted (no newline in it: refused at expose)
+ *   tree=/path               the directory its daemon serves (absent in older records)
  *   persistent=yes|no        whether the service mounts it again when it starts
  *   pid=N                    its daemon
  *   time=N                   when it was (last) mounted, seconds since the epoch
@@ -19,13 +20,25 @@
  * Refusals: a directory inside the snapshot's own volume (the exposure would serve a path
  * through that volume from beneath it, and the volume could not be unmounted), or inside the
  * volume's source directory (the volume's daemon would meet the exposure while it reads the
- * snapshot, which waits on that daemon).
+ * snapshot, which waits on that daemon). The daemon itself refuses a directory inside the
+ * tree it serves (a detached snapshot's, say): it checks what it opened.
+ *
+ * The registry's lock is held while the daemon starts, so that start has a time limit
+ * (SNAPFS_EXPOSE_TIMEOUT seconds, else EXPOSE_TIMEOUT_S): a snapshot tree that does not answer
+ * fails its expose command instead of blocking every other one. A mount that cannot be
+ * recorded is taken away again, detached and its daemon stopped if it is in use already, so
+ * that no mount is left that the registry does not know.
+ *
+ * An exposure outlives nothing it serves: when its snapshot is deleted anyway (the diff
+ * area's bound evicts the oldest snapshots), its reads fail with ENOENT or ESTALE, and
+ * expose_list() says the snapshot is gone.
  */
 #include "expose.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +56,9 @@
 #define EXPOSED_DIR "exposed"
 #define LOCK_NAME ".lock"
 #define DAEMON_WAIT_MS 10000
+#define STOP_WAIT_MS 2000          /* after SIGTERM, before SIGKILL */
+#define EXPOSE_TIMEOUT_S 30        /* for a daemon's report that it has mounted */
+#define EXPOSE_TIMEOUT_ENV "SNAPFS_EXPOSE_TIMEOUT"
 
 /* ---- paths and records ------------------------------------------------------------------ */
 
@@ -139,6 +155,9 @@ static int parse_record(const char *id, char *text, struct exposure *e)
 		    strlen(line + 4) < sizeof(e->dir)) {
 			snprintf(e->dir, sizeof(e->dir), "%s", line + 4);
 			has_dir = true;
+		} else if (strncmp(line, "tree=", 5) == 0 && line[5] == '/' &&
+			   strlen(line + 5) < sizeof(e->tree)) {
+			snprintf(e->tree, sizeof(e->tree), "%s", line + 5);
 		} else if (strcmp(line, "persistent=yes") == 0) {
 			e->persistent = true;
 		} else if (strncmp(line, "pid=", 4) == 0) {
@@ -151,7 +170,7 @@ static int parse_record(const char *id, char *text, struct exposure *e)
 /* Read the record of id into e: 0, -ENOENT when there is none, or another negative errno. */
 static int read_record(const char *id, struct exposure *e, char *msg, size_t msglen)
 {
-	char path[PATH_MAX], text[PATH_MAX + 256];
+	char path[PATH_MAX], text[2 * PATH_MAX + 256];
 	ssize_t len;
 	int fd, r;
 
@@ -182,15 +201,16 @@ static int read_record(const char *id, struct exposure *e, char *msg, size_t msg
 /* Write e's record: a temporary file, flushed, renamed over the old record. */
 static int write_record(const struct exposure *e, char *msg, size_t msglen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], text[PATH_MAX + 256];
+	char path[PATH_MAX], tmp[PATH_MAX + 16], text[2 * PATH_MAX + 256];
 	int fd, len, r;
 
 	r = registry_path(path, sizeof(path), e->id, msg, msglen);
 	if (r < 0)
 		return r;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	len = snprintf(text, sizeof(text), "dir=%s\npersistent=%s\npid=%ld\ntime=%lld\n", e->dir,
-		       e->persistent ? "yes" : "no", (long)e->pid, (long long)time(NULL));
+	len = snprintf(text, sizeof(text), "dir=%s\ntree=%s\npersistent=%s\npid=%ld\ntime=%lld\n",
+		       e->dir, e->tree, e->persistent ? "yes" : "no", (long)e->pid,
+		       (long long)time(NULL));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		r = -errno;
@@ -275,6 +295,21 @@ static int wait_daemon(pid_t pid)
 		(void)usleep(20 * 1000);
 	}
 	return -ETIMEDOUT;
+}
+
+/* Stop the daemon pid (if it still is one): SIGTERM, then SIGKILL; -ETIMEDOUT if it lingers. */
+static int stop_daemon(pid_t pid)
+{
+	if (!is_daemon(pid) || kill(pid, SIGTERM) < 0)
+		return 0;
+	for (int ms = 0; ms < STOP_WAIT_MS; ms += 20) {
+		if (!is_daemon(pid))
+			return 0;
+		(void)usleep(20 * 1000);
+	}
+	if (is_daemon(pid))
+		(void)kill(pid, SIGKILL);
+	return wait_daemon(pid);
 }
 
 /* Unmount dir (flags for umount2): umount2 as root, fusermount3 otherwise. */
@@ -461,27 +496,49 @@ static int check_outside_volume(const struct admin_shadow *s, const char *real, 
 	return 0;
 }
 
-/* Mount s at the canonical dir real and fill e (not yet recorded). */
+/* How long a daemon may take to report that it has mounted: $SNAPFS_EXPOSE_TIMEOUT s. */
+static int start_timeout_ms(void)
+{
+	const char *env = getenv(EXPOSE_TIMEOUT_ENV);
+	char *end;
+	long sec;
+
+	if (!env || !*env)
+		return EXPOSE_TIMEOUT_S * 1000;
+	errno = 0;
+	sec = strtol(env, &end, 10);
+	if (errno || *end || sec <= 0 || sec > 3600)
+		return EXPOSE_TIMEOUT_S * 1000;
+	return (int)sec * 1000;
+}
+
+/*
+ * Mount s at the canonical dir real and fill e (not yet recorded). When the daemon does not
+ * report in time, it is killed (by expose_start) and what it may have mounted is detached.
+ */
 static int mount_shadow(const struct admin_shadow *s, const char *real, bool persistent,
 			struct exposure *e, char *msg, size_t msglen)
 {
-	char tree[PATH_MAX];
+	struct exposure n = { 0 };
 	pid_t pid;
-	int r = admin_shadow_tree(s, tree, sizeof(tree));
+	int r;
 
+	snprintf(n.id, sizeof(n.id), "%s", s->id);
+	snprintf(n.dir, sizeof(n.dir), "%s", real);
+	r = admin_shadow_tree(s, n.tree, sizeof(n.tree));
 	if (r < 0) {
 		snprintf(msg, msglen, "the tree of snapshot '%s': %s", s->id, strerror(-r));
 		return r;
 	}
-	r = expose_start(tree, real, s->id, &pid, msg, msglen);
+	r = expose_start(n.tree, real, s->id, start_timeout_ms(), &pid, msg, msglen);
+	if (r == -ETIMEDOUT && has_mount(&n))
+		(void)unmount_dir(real, MNT_DETACH);
 	if (r < 0)
 		return r;
-	memset(e, 0, sizeof(*e));
-	snprintf(e->id, sizeof(e->id), "%s", s->id);
-	snprintf(e->dir, sizeof(e->dir), "%s", real);
-	e->persistent = persistent;
-	e->mounted = true;
-	e->pid = pid;
+	n.persistent = persistent;
+	n.mounted = true;
+	n.pid = pid;
+	*e = n;
 	return 0;
 }
 
@@ -505,11 +562,55 @@ static int unmount_exposure(const struct exposure *e, char *msg, size_t msglen)
 	return 0;
 }
 
+/*
+ * Take away the mount of e, which could not be recorded: unmount it, or, when that fails (it
+ * is in use already), detach it and stop its daemon. Appends what went wrong to msg.
+ */
+static void undo_mount(const struct exposure *e, char *msg, size_t msglen)
+{
+	char why[ADMIN_MSG];
+	size_t used = strlen(msg);
+
+	if (unmount_exposure(e, why, sizeof(why)) == 0)
+		return;
+	(void)unmount_dir(e->dir, MNT_DETACH);
+	if (stop_daemon(e->pid) < 0)
+		snprintf(msg + used, msglen - used, "; then %s, so it was detached, but its daemon "
+			 "(pid %ld) does not end", why, (long)e->pid);
+	else
+		snprintf(msg + used, msglen - used, "; then %s, so it was detached and its daemon "
+			 "stopped", why);
+}
+
+/* Refuse id when dir (canonical) or the snapshot is in a record of v already. */
+static int check_not_exposed(const struct exposure *v, size_t n, const char *id,
+			     const char *real, const char *dir, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].id, id) == 0) {
+			snprintf(msg, msglen, "snapshot '%s' is already exposed at '%s'", id,
+				 v[i].dir);
+			return -EBUSY;
+		}
+		if (strcmp(v[i].dir, real) == 0) {
+			snprintf(msg, msglen, "directory '%s' is where snapshot '%s' is exposed", dir,
+				 v[i].id);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The snapshot is looked up (and dir checked) first without the lock, so that a plain mistake
+ * fails without waiting for it; then again under it, so that a snapshot deleted meanwhile is
+ * not mounted (a delete checks for exposures under the same lock, expose_hold()).
+ */
 int expose_snapshot(const char *id, const char *dir, bool persistent, char *msg, size_t msglen)
 {
 	struct admin_shadow s;
 	struct exposure *v, e;
-	char real[PATH_MAX], tmp[ADMIN_MSG];
+	char real[PATH_MAX];
 	size_t n;
 	int lock, r;
 
@@ -532,18 +633,16 @@ int expose_snapshot(const char *id, const char *dir, bool persistent, char *msg,
 	r = read_records(true, &v, &n, msg, msglen);
 	if (r < 0)
 		goto out_unlock;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (strcmp(v[i].id, s.id) == 0) {
-			snprintf(msg, msglen, "snapshot '%s' is already exposed at '%s'", s.id,
-				 v[i].dir);
-			r = -EBUSY;
-		} else if (strcmp(v[i].dir, real) == 0) {
-			snprintf(msg, msglen, "directory '%s' is where snapshot '%s' is exposed", dir,
-				 v[i].id);
-			r = -EBUSY;
-		}
-	}
+	r = check_not_exposed(v, n, s.id, real, dir, msg, msglen);
 	free(v);
+	if (r < 0)
+		goto out_unlock;
+	r = admin_find_shadow(id, &s, msg, msglen);
+	if (r == -ENOENT)
+		snprintf(msg, msglen, "snapshot '%s' was deleted while it was being exposed", id);
+	if (r < 0)
+		goto out_unlock;
+	r = check_outside_volume(&s, real, dir, msg, msglen);
 	if (r < 0)
 		goto out_unlock;
 	r = mount_shadow(&s, real, persistent, &e, msg, msglen);
@@ -551,7 +650,7 @@ int expose_snapshot(const char *id, const char *dir, bool persistent, char *msg,
 		goto out_unlock;
 	r = write_record(&e, msg, msglen);
 	if (r < 0)
-		(void)unmount_exposure(&e, tmp, sizeof(tmp));
+		undo_mount(&e, msg, msglen);
 out_unlock:
 	(void)close(lock);
 	return r;
@@ -609,6 +708,57 @@ out_unlock:
 	return r;
 }
 
+/* Whether the snapshot id is among the n of v. */
+static bool has_shadow(const struct admin_shadow *v, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Set e->snapshot: whether the snapshot it serves still exists. A detached one is looked for
+ * in the store; a volume's (its tree is MNT/.snapshots/ID) asks that volume, and is unknown
+ * when the volume is not mounted or does not answer. A record without a tree is present when
+ * the snapshot is found anywhere, unknown otherwise.
+ */
+static void check_snapshot(struct exposure *e)
+{
+	struct admin_shadow d = { 0 }, *v = NULL, one;
+	struct control_volume vol;
+	char msg[ADMIN_MSG], detached[PATH_MAX], mnt[PATH_MAX], suffix[64 + ADMIN_ID_MAX];
+	size_t n = 0, len, slen;
+	int r;
+
+	e->snapshot = EXPOSURE_SNAPSHOT_UNKNOWN;
+	if (!e->tree[0]) {
+		if (admin_find_shadow(e->id, &one, msg, sizeof(msg)) == 0)
+			e->snapshot = EXPOSURE_SNAPSHOT_PRESENT;
+		return;
+	}
+	snprintf(d.id, sizeof(d.id), "%s", e->id);
+	d.detached = true;
+	if (admin_shadow_tree(&d, detached, sizeof(detached)) == 0 &&
+	    strcmp(detached, e->tree) == 0) {
+		r = admin_detached(&v, &n, msg, sizeof(msg));
+	} else {
+		snprintf(suffix, sizeof(suffix), "/.snapshots/%s", e->id);
+		len = strlen(e->tree);
+		slen = strlen(suffix);
+		if (len <= slen || strcmp(e->tree + len - slen, suffix) != 0)
+			return;
+		snprintf(mnt, sizeof(mnt), "%.*s", (int)(len - slen), e->tree);
+		r = admin_volume(mnt, &vol, msg, sizeof(msg));
+		if (r == 0)
+			r = admin_shadows(&vol, &v, &n, msg, sizeof(msg));
+	}
+	if (r == 0)
+		e->snapshot = has_shadow(v, n, e->id) ? EXPOSURE_SNAPSHOT_PRESENT :
+							EXPOSURE_SNAPSHOT_GONE;
+	free(v);
+}
+
 int expose_list(struct exposure **ret, size_t *n, char *msg, size_t msglen)
 {
 	int lock, r;
@@ -623,6 +773,9 @@ int expose_list(struct exposure **ret, size_t *n, char *msg, size_t msglen)
 		return lock;
 	r = read_records(true, ret, n, msg, msglen);
 	(void)close(lock);
+	/* the volumes are asked without the lock: one that does not answer holds up no other */
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		check_snapshot(&(*ret)[i]);
 	return r;
 }
 
@@ -641,6 +794,7 @@ int expose_lookup(const char *id, struct exposure *ret)
 		return lock;
 	r = read_record(id, &e, msg, sizeof(msg));
 	(void)close(lock);
+	/* a record that does not parse is none, here as in every listing */
 	if (r == -ENOENT || r == -EBADMSG)
 		return 0;
 	if (r < 0)
@@ -651,6 +805,27 @@ int expose_lookup(const char *id, struct exposure *ret)
 		return 0;
 	*ret = e;
 	return 1;
+}
+
+int expose_hold(int *ret_hold, char *msg, size_t msglen)
+{
+	int lock = registry_lock(false, true, msg, msglen);
+
+	/* who cannot make the registry finds it, if it is there, or there is none to hold */
+	if (lock == -EACCES || lock == -EPERM || lock == -EROFS)
+		lock = registry_lock(false, false, msg, msglen);
+	if (lock == -ENOENT)
+		lock = -1;
+	else if (lock < 0)
+		return lock;
+	*ret_hold = lock;
+	return 0;
+}
+
+void expose_release(int hold)
+{
+	if (hold >= 0)
+		(void)close(hold);
 }
 
 /* Append "ID at 'DIR': why" to the restore's message. */
@@ -685,11 +860,8 @@ static int restore_one(struct exposure *e, char *why, size_t whylen)
 	if (r < 0)
 		return r;
 	r = write_record(e, why, whylen);
-	if (r < 0) {
-		char tmp[ADMIN_MSG];
-
-		(void)unmount_exposure(e, tmp, sizeof(tmp));
-	}
+	if (r < 0)
+		undo_mount(e, why, whylen);
 	return r;
 }
 
@@ -731,12 +903,18 @@ static const char expose_usage[] =
 	"usage: snapfs expose [--temporary] ID DIR\n"
 	"\n"
 	"Mount the snapshot ID read-only at the directory DIR, which must exist, be\n"
-	"empty, not be a mount point and not lie inside the snapshot's volume. The\n"
-	"snapshot may be one that .snapshots no longer lists, or a detached one. It\n"
-	"stays exposed until 'snapfs unexpose', and cannot be deleted meanwhile.\n"
+	"empty, not be a mount point and not lie inside the snapshot's volume or its\n"
+	"tree. The snapshot may be one that .snapshots no longer lists, or a detached\n"
+	"one. It stays exposed until 'snapfs unexpose'. The delete commands refuse it\n"
+	"meanwhile, but when the volume's diff area reaches its bound (maxsize), the\n"
+	"oldest snapshots are deleted anyway: an exposed one too. Its exposure then\n"
+	"fails reads with ENOENT or ESTALE, and 'snapfs list exposed' shows it gone.\n"
 	"\n"
 	"  --temporary   do not mount it again when the service starts (after a\n"
-	"                reboot); by default an exposure is persistent\n";
+	"                reboot); by default an exposure is persistent\n"
+	"\n"
+	"If the snapshot's tree does not answer within $SNAPFS_EXPOSE_TIMEOUT seconds\n"
+	"(30 by default), the command fails and leaves nothing mounted.\n";
 
 static const char unexpose_usage[] =
 	"usage: snapfs unexpose DIR|ID\n"
@@ -747,7 +925,10 @@ static const char list_exposed_usage[] =
 	"usage: snapfs list exposed [-H]\n"
 	"\n"
 	"List the exposed snapshots: id, directory, whether the exposure is persistent\n"
-	"(mounted again when the service starts) and whether it is mounted now.\n"
+	"(mounted again when the service starts), whether it is mounted now, and\n"
+	"whether its snapshot is still there: 'present', 'gone' (deleted meanwhile,\n"
+	"by the diff area's bound; the exposure fails its reads) or 'unknown' (its\n"
+	"volume is not mounted or does not answer).\n"
 	"\n"
 	"  -H   one exposure per line, fields separated by tabs, no headings\n";
 
@@ -825,6 +1006,20 @@ int cmd_unexpose(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* How list exposed shows whether an exposure's snapshot is still there. */
+static const char *snapshot_word(enum exposure_snapshot state)
+{
+	switch (state) {
+	case EXPOSURE_SNAPSHOT_PRESENT:
+		return "present";
+	case EXPOSURE_SNAPSHOT_GONE:
+		return "gone";
+	case EXPOSURE_SNAPSHOT_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 int cmd_list_exposed(int argc, char **argv)
 {
 	struct exposure *v;
@@ -853,12 +1048,16 @@ int cmd_list_exposed(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		const char *pers = v[i].persistent ? "yes" : "no";
 		const char *mnt = v[i].mounted ? "yes" : "no";
+		const char *snap = snapshot_word(v[i].snapshot);
 
 		if (tabs)
-			printf("%s\t%s\t%s\t%s\n", v[i].id, v[i].dir, pers, mnt);
+			printf("%s\t%s\t%s\t%s\t%s\n", v[i].id, v[i].dir, pers, mnt, snap);
 		else
 			printf("%sSnapshot ID: %s\n  Directory:   %s\n  Persistent:  %s\n"
-			       "  Mounted:     %s\n", i ? "\n" : "", v[i].id, v[i].dir, pers, mnt);
+			       "  Mounted:     %s\n  Snapshot:    %s%s\n", i ? "\n" : "", v[i].id,
+			       v[i].dir, pers, mnt, snap,
+			       v[i].snapshot == EXPOSURE_SNAPSHOT_GONE ?
+			       " (deleted since it was exposed: unexpose it)" : "");
 	}
 	if (!tabs && n == 0)
 		printf("no exposed snapshots\n");

@@ -42,19 +42,13 @@ int delete_one(const struct admin_shadow *s, bool unexpose_first)
  */
 static int delete_chosen(const struct admin_shadow *v, size_t k, const char *set)
 {
-	struct exposure ex;
-	int r;
+	char msg[ADMIN_MSG];
 
 	for (size_t i = 0; i < k; i++) {
 		if (set && strcmp(v[i].set_id, set) != 0)
 			continue;
-		r = expose_lookup(v[i].id, &ex);
-		if (r < 0)
-			return fail("delete shadows: cannot tell whether snapshot '%s' is exposed: %s",
-				    v[i].id, strerror(-r));
-		if (r > 0)
-			return fail("delete shadows: snapshot '%s' is exposed at '%s'; unexpose it "
-				    "first, or 'delete shadows exposed DIR'", v[i].id, ex.dir);
+		if (admin_check_unexposed(v[i].id, msg, sizeof(msg)) < 0)
+			return fail("delete shadows: %s", msg);
 	}
 	for (size_t i = 0; i < k; i++)
 		if ((!set || strcmp(v[i].set_id, set) == 0) && delete_one(&v[i], false) < 0)

@@ -615,7 +615,6 @@ static int delete_id_anywhere(const char *id)
 static int delete_set(const char *set)
 {
 	struct admin_shadow *v;
-	struct exposure ex;
 	char msg[ADMIN_MSG];
 	size_t n, done = 0;
 
@@ -623,10 +622,12 @@ static int delete_set(const char *set)
 		fprintf(stderr, "snapfs delete shadows: %s\n", msg);
 		return EXIT_FAILURE;
 	}
+	if (msg[0])
+		fprintf(stderr, "snapfs delete shadows: warning: %s; its snapshots are left\n", msg);
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].set_id, set) == 0 && expose_lookup(v[i].id, &ex) > 0) {
-			fprintf(stderr, "snapfs delete shadows: snapshot '%s' of set '%s' is "
-					"exposed at '%s'; unexpose it first\n", v[i].id, set, ex.dir);
+		if (strcmp(v[i].set_id, set) == 0 &&
+		    admin_check_unexposed(v[i].id, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "snapfs delete shadows: %s\n", msg);
 			free(v);
 			return EXIT_FAILURE;
 		}
@@ -655,7 +656,6 @@ static int delete_set(const char *set)
 static bool volume_exposed(const struct control_volume *v, const char *mode)
 {
 	struct admin_shadow *sv;
-	struct exposure ex;
 	char msg[ADMIN_MSG];
 	size_t n;
 	bool found = false;
@@ -663,9 +663,8 @@ static bool volume_exposed(const struct control_volume *v, const char *mode)
 	if (admin_shadows(v, &sv, &n, msg, sizeof(msg)) < 0)
 		return false; /* the request that follows reports it */
 	for (size_t i = 0; !found && i < (strcmp(mode, "--oldest") == 0 && n ? 1 : n); i++) {
-		if (expose_lookup(sv[i].id, &ex) > 0) {
-			fprintf(stderr, "snapfs delete shadows: snapshot '%s' is exposed at '%s'; "
-					"unexpose it first\n", sv[i].id, ex.dir);
+		if (admin_check_unexposed(sv[i].id, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "snapfs delete shadows: %s\n", msg);
 			found = true;
 		}
 	}
@@ -756,11 +755,10 @@ static int cmd_delete(int argc, char **argv)
 	if (find_volume("delete shadows", mnt, &v) < 0)
 		return EXIT_FAILURE;
 	if (id) {
-		struct exposure ex;
+		char msg[ADMIN_MSG];
 
-		if (expose_lookup(id, &ex) > 0) {
-			fprintf(stderr, "snapfs delete shadows: snapshot '%s' is exposed at '%s'; "
-					"unexpose it first\n", id, ex.dir);
+		if (admin_check_unexposed(id, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "snapfs delete shadows: %s\n", msg);
 			return EXIT_FAILURE;
 		}
 	} else if (volume_exposed(&v, mode)) {

@@ -19,7 +19,16 @@
  * stays open on a directory; offsets are indexes into the listing.
  *
  * The daemon is forked twice by expose_start() so that it belongs to nobody: a pipe carries
- * its first words back (mounted, with its pid, or why not). It logs to syslog afterwards.
+ * its first words back, its pid at once, then its report (mounted, or why not). It logs to
+ * syslog afterwards. expose_start() waits for the report a limited time: a source that does
+ * not answer (a volume whose daemon hangs) would otherwise hang the caller, who holds the
+ * registry's lock; the daemon, stuck in the source, is killed then.
+ *
+ * Before it mounts, the daemon refuses a mount point inside the source it serves (by its
+ * canonical path, and by device and inode along the mount point's ancestors, so that a bind
+ * mount counts too): a request beneath the mount point would come back to this one thread
+ * while it waits for itself. It checks what it has opened, so a symlink is followed as the
+ * service follows it, and a source that hangs in the check is caught by the same time limit.
  */
 #include "expose.h"
 
@@ -28,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,8 +49,10 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
@@ -49,6 +61,7 @@
 
 #define EXPOSE_TIMEOUT 3600.0   /* entry and attribute cache, seconds */
 #define REPORT_MSG 1024
+#define KILL_WAIT_MS 5000       /* how long a daemon killed at a timeout may take to end */
 
 /* What the daemon tells expose_start() once: mounted (err 0, pid), or why not. */
 struct report {
@@ -922,6 +935,60 @@ static void send_report(int fd, int err, const char *fmt, ...)
 	(void)close(fd);
 }
 
+/* Whether path is dir or beneath it (both canonical). */
+static bool is_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Refuse the mount point dir (absolute, canonical) when it lies inside the source open at sfd:
+ * by the source's canonical path, or because dir or one of its ancestors is the source itself
+ * (a bind mount of it). 0, or -EINVAL with the reason in msg.
+ */
+static int check_outside_source(int sfd, const char *dir, char *msg, size_t msglen)
+{
+	char real[PATH_MAX], link[64], path[PATH_MAX];
+	struct statx sx;
+	struct stat st;
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", sfd);
+	len = readlink(link, real, sizeof(real) - 1);
+	if (len > 0 && real[0] == '/') {
+		real[len] = '\0';
+		if (is_within(dir, real)) {
+			snprintf(msg, msglen, "directory '%s' is inside '%s', the snapshot tree it "
+				 "would serve", dir, real);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(real, sizeof(real), "%s", ex.source);
+	}
+	/* no request to the source's file system for this: its device and inode are known */
+	if (statx(sfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &sx) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s", dir);
+	for (;;) {
+		char *slash;
+
+		if (stat(path, &st) == 0 && st.st_ino == sx.stx_ino &&
+		    major(st.st_dev) == sx.stx_dev_major && minor(st.st_dev) == sx.stx_dev_minor) {
+			snprintf(msg, msglen, "directory '%s' is inside '%s' (as '%s'), the "
+				 "snapshot tree it would serve", dir, real, path);
+			return -EINVAL;
+		}
+		slash = strrchr(path, '/');
+		if (!slash || path[1] == '\0')
+			return 0;
+		slash[slash == path ? 1 : 0] = '\0';
+	}
+}
+
 /* The session with its options: read-only, named snapfs:ID, others allowed when root. */
 static struct fuse_session *new_session(const char *id)
 {
@@ -970,8 +1037,12 @@ static void quiet_stdio(void)
 static int run_daemon(const char *source, const char *dir, const char *id, int report_fd)
 {
 	struct fuse_session *se;
-	int status = EXIT_FAILURE, sfd;
+	int status = EXIT_FAILURE, sfd, r;
+	pid_t self = getpid();
+	char why[3 * PATH_MAX];
 
+	/* first words: who to kill if the report does not come */
+	(void)!write(report_fd, &self, sizeof(self));
 	if (report_fd > STDERR_FILENO + 1)
 		(void)close_range(STDERR_FILENO + 1, (unsigned)report_fd - 1, 0);
 	(void)close_range((unsigned)report_fd + 1, ~0U, 0);
@@ -994,7 +1065,12 @@ static int run_daemon(const char *source, const char *dir, const char *id, int r
 			    source, strerror(err));
 		goto out_free;
 	}
+	r = check_outside_source(sfd, dir, why, sizeof(why));
 	(void)close(sfd);
+	if (r < 0) {
+		send_report(report_fd, -r, "cannot mount at '%s': %s", dir, why);
+		goto out_free;
+	}
 	fuse_set_log_func(keep_fuse_log);
 	se = new_session(id);
 	if (!se) {
@@ -1030,30 +1106,79 @@ out_free:
 	return status;
 }
 
-/* Read the report from fd until it is whole or the writer is gone; -EPIPE if it never came. */
-static int read_report(int fd, struct report *rep)
+/*
+ * Read size bytes from fd into buf, waiting until the monotonic time deadline (ms). -EPIPE if
+ * the writer went away first, -ETIMEDOUT when the deadline passed.
+ */
+static int read_until(int fd, void *buf, size_t size, int64_t deadline)
 {
 	size_t got = 0;
 
-	while (got < sizeof(*rep)) {
-		ssize_t n = read(fd, (char *)rep + got, sizeof(*rep) - got);
+	while (got < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct timespec now;
+		int64_t left;
+		ssize_t n;
+		int r;
 
-		if (n < 0 && errno == EINTR)
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		n = read(fd, (char *)buf + got, size - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return -EPIPE;
 		got += (size_t)n;
 	}
-	rep->msg[sizeof(rep->msg) - 1] = '\0';
 	return 0;
 }
 
-int expose_start(const char *source, const char *dir, const char *id, pid_t *ret_pid, char *msg,
-		 size_t msglen)
+/* Whether pid has ended (gone, or a zombie that nobody reaped yet). */
+static bool has_ended(pid_t pid)
+{
+	char path[64], line[256], *end;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	len = read(fd, line, sizeof(line) - 1);
+	(void)close(fd);
+	if (len <= 0)
+		return true;
+	line[len] = '\0';
+	end = strrchr(line, ')');
+	return !end || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X';
+}
+
+/* Kill the daemon pid, which did not report in time, and wait a while for it to end. */
+static void kill_daemon(pid_t pid)
+{
+	if (kill(pid, SIGKILL) < 0)
+		return;
+	for (int ms = 0; ms < KILL_WAIT_MS && !has_ended(pid); ms += 20)
+		(void)usleep(20 * 1000);
+}
+
+int expose_start(const char *source, const char *dir, const char *id, int timeout_ms,
+		 pid_t *ret_pid, char *msg, size_t msglen)
 {
 	struct report rep;
+	struct timespec now;
+	int64_t deadline;
+	pid_t pid, daemon = 0;
 	int p[2], r;
-	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -1079,13 +1204,25 @@ int expose_start(const char *source, const char *dir, const char *id, pid_t *ret
 	}
 	(void)close(p[1]);
 	(void)waitpid(pid, NULL, 0);
-	r = read_report(p[0], &rep);
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+	r = read_until(p[0], &daemon, sizeof(daemon), deadline);
+	if (r == 0)
+		r = read_until(p[0], &rep, sizeof(rep), deadline);
 	(void)close(p[0]);
+	if (r == -ETIMEDOUT) {
+		if (daemon > 0)
+			kill_daemon(daemon);
+		snprintf(msg, msglen, "cannot mount at '%s': the snapshot tree '%s' did not answer "
+			 "within %d s; its daemon was killed", dir, source, timeout_ms / 1000);
+		return -ETIMEDOUT;
+	}
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot mount at '%s': the daemon ended before it mounted",
 			 dir);
 		return -EIO;
 	}
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	if (rep.err) {
 		snprintf(msg, msglen, "%s", rep.msg);
 		return -rep.err;

@@ -14,18 +14,25 @@
 
 /*
  * Start a daemon that serves the directory source (absolute; a snapshot's tree, as
- * admin_shadow_tree() gives it) read-only at the empty directory dir (absolute), mounted with
- * the name snapfs:ID and the type fuse.snapfs-expose. Requests are resolved by path beneath
- * source each time, so the exposure survives its volume being unmounted and mounted again at
- * the same place. The daemon is detached (its own session, stdio on /dev/null, not a child of
- * the caller); it exits once dir is unmounted, and unmounts dir on SIGTERM or SIGINT.
+ * admin_shadow_tree() gives it) read-only at the empty directory dir (absolute, canonical),
+ * mounted with the name snapfs:ID and the type fuse.snapfs-expose. Requests are resolved by
+ * path beneath source each time, so the exposure survives its volume being unmounted and
+ * mounted again at the same place. The daemon is detached (its own session, stdio on
+ * /dev/null, not a child of the caller); it exits once dir is unmounted, and unmounts dir on
+ * SIGTERM or SIGINT.
  *
  * Returns 0 once the mount is in place, with the daemon's pid in *ret_pid; or a negative
- * errno and a message in msg ("cannot mount at 'DIR': ..."), with nothing mounted. The caller
- * must not have threads other than the calling one (the daemon is forked). Strings are
- * borrowed.
+ * errno and a message in msg ("cannot mount at 'DIR': ..."), with nothing mounted:
+ *   -EINVAL     dir lies inside source (by path, or a bind mount of it): serving it would
+ *               deadlock the daemon on itself;
+ *   -ETIMEDOUT  the daemon did not report within timeout_ms (source does not answer); it has
+ *               been killed, but a mount it made just before may remain at dir: the caller
+ *               detaches it;
+ *   other       the errno of what failed (source missing, mount refused, ...).
+ * The caller must not have threads other than the calling one (the daemon is forked). Strings
+ * are borrowed.
  */
-int expose_start(const char *source, const char *dir, const char *id, pid_t *ret_pid, char *msg,
-		 size_t msglen);
+int expose_start(const char *source, const char *dir, const char *id, int timeout_ms,
+		 pid_t *ret_pid, char *msg, size_t msglen);
 
 #endif

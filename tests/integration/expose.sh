@@ -2,10 +2,12 @@
 # Exposed snapshots end to end: 'snapfs expose' mounts a snapshot read-only at a directory of
 # its own (bytes, attributes and symlinks as the snapshot has them, every change refused with
 # EROFS), also a snapshot that .snapshots no longer lists; every refusal is one line on stderr
-# and leaves no mount and no record; an exposed snapshot cannot be deleted; 'unexpose' by
-# directory and by id; the exposure survives its volume being unmounted and mounted again;
-# and the service mounts the persistent exposures again after a reboot, forgetting the
-# temporary ones.
+# and leaves no mount and no record (a directory inside the tree served, also through a bind
+# mount; a record that cannot be written; a tree that does not answer, within the time
+# limit); the delete commands refuse an exposed snapshot, but the diff area's bound may evict
+# it: 'list exposed' then says it is gone; 'unexpose' by directory and by id; the exposure
+# survives its volume being unmounted and mounted again; and the service mounts the
+# persistent exposures again after a reboot, forgetting the temporary ones.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_fuse
@@ -87,7 +89,7 @@ expect_eq "mtime as the snapshot's" "$(stat -c %Y "$mnt/.snapshots/$id1/sub/smal
 check "/proc/mounts shows fuse.snapfs-expose with snapfs:ID" \
 	grep -q "^snapfs:$id1 $T/e1 fuse.snapfs-expose ro," /proc/mounts
 list=$("$SNAPFS" list exposed -H)
-expect_eq "list exposed -H" "$id1	$T/e1	yes	yes" "$list"
+expect_eq "list exposed -H" "$id1	$T/e1	yes	yes	present" "$list"
 check "list exposed (human) names the directory" \
 	grep -q "^  Directory:   $T/e1\$" <<<"$("$SNAPFS" list exposed)"
 
@@ -108,8 +110,8 @@ check "expose --temporary an unlisted snapshot" "$SNAPFS" expose --temporary "$i
 check "it reads back its bytes" cmp "$T/e2/big" "$T/big.2"
 expect_eq "its symlink" "big" "$(readlink "$T/e2/link")"
 expect_eq "its mode" 600 "$(stat -c %a "$T/e2/sub/small")"
-expect_eq "list exposed -H: both, by id" "$(printf '%s\n' "$id1	$T/e1	yes	yes" \
-	"$id2	$T/e2	no	yes" | LC_ALL=C sort)" "$("$SNAPFS" list exposed -H)"
+expect_eq "list exposed -H: both, by id" "$(printf '%s\n' "$id1	$T/e1	yes	yes	present" \
+	"$id2	$T/e2	no	yes	present" | LC_ALL=C sort)" "$("$SNAPFS" list exposed -H)"
 
 echo "== refusals"
 mkdir "$T/full" "$mnt/inside"
@@ -137,12 +139,70 @@ refused "inside the volume" "^snapfs expose: directory '$mnt/inside' is inside t
 	expose "$id3" "$mnt/inside"
 unchanged "inside the volume"
 refused "no arguments" "^snapfs expose: expected" expose
+mkdir "$registry/$id3.tmp"
+refused "a record that cannot be written" \
+	"^snapfs expose: cannot write the record '$registry/$id3': Is a directory\$" \
+	expose "$id3" "$T/e3"
+unchanged "a record that cannot be written"
+check "the directory is no mount point" bash -c "! mountpoint -q '$T/e3'"
+rmdir "$registry/$id3.tmp"
 refused "unexpose what is not exposed" "^snapfs unexpose: '$T/e3' is neither" unexpose "$T/e3"
+
+echo "== a detached snapshot, inside its own tree"
+id4=$(snap "$mnt")
+"$SNAPFS" break "$id4" "$T/b" >/dev/null
+check "unexpose the broken-off snapshot" "$SNAPFS" unexpose "$T/b"
+tree=$SNAPFS_STATE_DIR/detached/$id4/tree
+check "its tree is in the store" test -d "$tree/sub"
+mkdir "$tree/empty" "$T/bind"
+mounts_before=$(exposed_mounts)
+records_before=$(exposed_records)
+at="^snapfs expose: cannot mount at"
+refused "inside the tree it would serve" \
+	"$at '$tree/empty': directory '$tree/empty' is inside '$tree', the snapshot tree it would" \
+	expose "$id4" "$tree/empty"
+unchanged "inside the tree it would serve"
+mount --bind "$tree" "$T/bind"
+refused "inside a bind mount of the tree" \
+	"$at '$T/bind/empty': directory '$T/bind/empty' is inside '$tree' \(as '$T/bind'\)" \
+	expose "$id4" "$T/bind/empty"
+umount "$T/bind"
+unchanged "inside a bind mount of the tree"
+rmdir "$tree/empty"
+
+echo "== a tree that does not answer"
+# the detached tree leads, by a symlink, into an exposure whose daemon is stopped: a lookup
+# there waits for ever, and the expose command must not
+mkdir "$T/hang" "$T/e4"
+"$SNAPFS" expose --temporary "$id3" "$T/hang"
+hung=$(sed -n 's/^pid=//p' "$registry/$id3")
+kill -STOP "$hung"
+at_exit "kill -CONT $hung"
+mv "$tree" "$tree.away"
+ln -s "$T/hang/never-looked-up" "$tree"
+mounts_before=$(exposed_mounts)
+records_before=$(exposed_records)
+started=$SECONDS
+export SNAPFS_EXPOSE_TIMEOUT=2
+refused "a tree that does not answer" \
+	"$at '$T/e4': the snapshot tree '$tree' did not answer within 2 s; its daemon was killed" \
+	expose "$id4" "$T/e4"
+unset SNAPFS_EXPOSE_TIMEOUT
+check "it failed within the time limit, not much later" test $((SECONDS - started)) -le 10
+unchanged "a tree that does not answer"
+check "the registry answers again" "$SNAPFS" list exposed -H
+rm "$tree"
+mv "$tree.away" "$tree"
+kill -CONT "$hung"
+check "unexpose the stopped one, continued" "$SNAPFS" unexpose "$T/hang"
+check "the detached snapshot exposes now" "$SNAPFS" expose --temporary "$id4" "$T/e4"
+check "and reads" cmp "$T/e4/big" "$mnt/big"
+check "unexpose it" "$SNAPFS" unexpose "$T/e4"
 
 echo "== unexpose by directory and by id"
 check "unexpose DIR" "$SNAPFS" unexpose "$T/e2"
 check "the mount is gone" bash -c "! mountpoint -q '$T/e2'"
-expect_eq "the listing has one exposure" "$id1	$T/e1	yes	yes" "$("$SNAPFS" list exposed -H)"
+expect_eq "the listing has one exposure" "$id1	$T/e1	yes	yes	present" "$("$SNAPFS" list exposed -H)"
 check "expose it again (by another directory)" "$SNAPFS" expose --temporary "$id2" "$T/e3"
 check "unexpose ID" "$SNAPFS" unexpose "$id2"
 check "that mount is gone too" bash -c "! mountpoint -q '$T/e3'"
@@ -151,12 +211,37 @@ expect_eq "no record of it" "$id1" "$("$SNAPFS" list exposed -H | cut -f1)"
 echo "== the volume unmounted and mounted again"
 sfs_umount "$mnt"
 check "the volume is unmounted" bash -c "! mountpoint -q '$mnt'"
+expect_eq "list exposed: whether the snapshot is there is unknown" \
+	"$id1	$T/e1	yes	yes	unknown" "$("$SNAPFS" list exposed -H)"
 sfs_mount "$src" "$mnt"
 expect_eq "a file not read before reads from the volume mounted again" "read late" \
 	"$(cat "$T/e1/sub/late")"
 check "the big file reads back" cmp "$T/e1/big" "$T/big.1"
 check "a new file descriptor on it reads" bash -c "dd if='$T/e1/big' bs=1M skip=2 \
 	status=none | cmp - <(tail -c 1M '$T/big.1')"
+
+echo "== the diff area's bound evicts an exposed snapshot"
+sfs_mount "$T/src2" "$T/m2"
+"$SNAPFS" set maxsize=1M "$T/m2"
+head -c 2M /dev/urandom >"$T/m2/f"
+id5=$(snap "$T/m2")
+mkdir "$T/e5"
+check "expose it" "$SNAPFS" expose --temporary "$id5" "$T/e5"
+check "it reads" cmp "$T/e5/f" "$T/m2/f"
+dd if=/dev/urandom of="$T/m2/f" bs=64K count=32 conv=notrunc status=none
+check "the bound took it" test -z "$("$SNAPFS" list shadows -H | grep -w "$id5" || true)"
+expect_eq "list exposed -H: the snapshot is gone" "$id5	$T/e5	no	yes	gone" \
+	"$("$SNAPFS" list exposed -H | grep "^$id5")"
+check "list exposed says so" grep -q "^  Snapshot:    gone" <<<"$("$SNAPFS" list exposed)"
+if cat "$T/e5/f" >/dev/null 2>"$T/err"; then
+	fail "a read of the evicted snapshot succeeded"
+elif grep -qE 'No such file or directory|Stale file handle' "$T/err"; then
+	pass "a read of the evicted snapshot fails: $(cat "$T/err")"
+else
+	fail "a read of the evicted snapshot: $(cat "$T/err")"
+fi
+check "unexpose it" "$SNAPFS" unexpose "$T/e5"
+sfs_umount "$T/m2"
 
 echo "== persistence across a restart of the service"
 check "expose --temporary another" "$SNAPFS" expose --temporary "$id2" "$T/e2"
@@ -170,7 +255,7 @@ check "the persistent exposure is mounted again" mountpoint -q "$T/e1"
 check "with the same bytes" cmp "$T/e1/big" "$T/big.1"
 check "the temporary one is not" bash -c "! mountpoint -q '$T/e2'"
 check "its record is gone" test ! -e "$registry/$id2"
-expect_eq "list exposed shows the persistent one only" "$id1	$T/e1	yes	yes" \
+expect_eq "list exposed shows the persistent one only" "$id1	$T/e1	yes	yes	present" \
 	"$("$SNAPFS" list exposed -H)"
 stop_coordinator
 forget_pid "$SNAPFSD_PID"

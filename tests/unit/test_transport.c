@@ -1,5 +1,5 @@
 /*
- * Unit tests of the transport files (transport.h): a tree with every kind of entry goes out to an export and comes
+ * Unit tests of transport.h: a tree with every kind of entry goes out to an export and comes
  * back through the detached store unchanged; damaged, altered and truncated exports are
  * refused with the right message and leave the store as it was.
  */
