@@ -21,76 +21,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* ---- directories ---- */
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* Read the names in the directory fd (borrowed), sorted, '.' and '..' left out. */
-static int read_names(int fd, char ***ret, size_t *ret_n)
-{
-	char **names = NULL, **grown;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int dfd, r = 0;
-
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		r = -errno;
-		(void)close(dfd);
-		return r;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			r = -errno;
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			grown = realloc(names, cap * sizeof(*names));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			names = grown;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	(void)closedir(d);
-	if (r < 0) {
-		free_names(names, n);
-		return r;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), compare_names);
-	*ret = names;
-	*ret_n = n;
-	return 0;
-}
+#include "dirnames.h"
 
 /* ---- the walk ---- */
 
@@ -204,7 +135,7 @@ static int push_frame(struct exporter *ex, int fd)
 		ex->cap = cap;
 	}
 	f = &ex->stack[ex->depth];
-	r = read_names(fd, &f->names, &f->n);
+	r = dirnames_read(fd, &f->names, &f->n);
 	if (r < 0)
 		return entry_error(ex, "read the directory", r);
 	f->next = 0;
@@ -217,7 +148,7 @@ static int push_frame(struct exporter *ex, int fd)
 static void drop_frame(struct exporter *ex)
 {
 	ex->depth--;
-	free_names(ex->stack[ex->depth].names, ex->stack[ex->depth].n);
+	dirnames_free(ex->stack[ex->depth].names, ex->stack[ex->depth].n);
 	transport_close_fd(&ex->curfd);
 }
 
