@@ -10,6 +10,13 @@
  *   matched against the mount point by resolving its leading directories only, so a symlink
  *   of the live tree never redirects a revert. The directories above PATH must be directories
  *   in the snapshot, and in the live tree where they exist (missing ones are made).
+ * - A revert does not cross into other file systems mounted inside the volume: PATH and the
+ *   directories above it must not be mount points (on another device than the mount point, or
+ *   a mount's root by statx()), and treesync() refuses to remove or replace one below and
+ *   leaves alone one that it would only sync into. A whole-volume revert tells treesync() that
+ *   its tree is whole (TREESYNC_WHOLE): only then may a file with several links be rewritten
+ *   in place, since its other names are all in the tree; a PATH's file with links elsewhere is
+ *   replaced by one of its own.
  * - A break without --writable copies into the detached store, deletes the snapshot from its
  *   volume, and only then exposes it: expose_snapshot() finds a snapshot by its id, and would
  *   find the volume's before the detached copy. Every step before the delete is undone on
@@ -27,11 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "control_client.h"
 #include "expose.h"
 #include "transport.h"
+
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x2000    /* the kernel's value (5.8), for older headers */
+#endif
 
 static const char *const volume_skip[] = { ".snapshots", NULL };
 
@@ -200,6 +212,48 @@ static int walk_to(const struct admin_shadow *s, const char *tree, const char *r
 	}
 }
 
+/*
+ * Refuse (-EXDEV) a rel of which a live component (a directory above it, or itself) is a
+ * mount point inside the volume v: on another device than its mount point, or a mount's root.
+ * Components that do not exist end the check.
+ */
+static int check_no_mount_on_way(const struct control_volume *v, const char *rel, char *msg,
+				 size_t msglen)
+{
+	char lp[PATH_MAX * 2];
+	struct statx x;
+	const char *slash = rel;
+	dev_t dev;
+	int n;
+
+	if (statx(AT_FDCWD, v->mnt, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &x) < 0) {
+		snprintf(msg, msglen, "cannot read '%s': %s", v->mnt, strerror(errno));
+		return -errno;
+	}
+	dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	for (; *rel; slash++) {
+		slash = strchr(slash, '/');
+		n = slash ? (int)(slash - rel) : (int)strlen(rel);
+		snprintf(lp, sizeof(lp), "%s/%.*s", v->mnt, n, rel);
+		if (statx(AT_FDCWD, lp, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS,
+			  &x) < 0) {
+			if (errno == ENOENT)
+				return 0;
+			snprintf(msg, msglen, "cannot read '%s': %s", lp, strerror(errno));
+			return -errno;
+		}
+		if (makedev(x.stx_dev_major, x.stx_dev_minor) != dev ||
+		    (x.stx_attributes_mask & x.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+			snprintf(msg, msglen, "'%s' is a mount point; a revert does not cross into "
+				 "other file systems", lp);
+			return -EXDEV;
+		}
+		if (!slash)
+			return 0;
+	}
+	return 0;
+}
+
 int revert_snapshot(const char *id, const char *path, bool keep, struct revert_result *ret,
 		    char *msg, size_t msglen)
 {
@@ -229,6 +283,8 @@ int revert_snapshot(const char *id, const char *path, bool keep, struct revert_r
 		return -ENAMETOOLONG;
 	}
 	r = walk_to(&s, tree, rel, path, false, msg, msglen);
+	if (r == 0)
+		r = check_no_mount_on_way(&s.vol, rel, msg, msglen);
 	if (r < 0)
 		return r;
 	kept.id[0] = '\0';
@@ -239,8 +295,9 @@ int revert_snapshot(const char *id, const char *path, bool keep, struct revert_r
 	}
 	r = walk_to(&s, tree, rel, path, true, msg, msglen);
 	if (r == 0)
-		r = treesync(src, dst, TREESYNC_DELETE | TREESYNC_REPLACE, *rel ? NULL : volume_skip,
-			     &st, msg, msglen);
+		r = treesync(src, dst, TREESYNC_DELETE | TREESYNC_REPLACE |
+				     (*rel ? 0 : TREESYNC_WHOLE), *rel ? NULL : volume_skip, &st,
+			     msg, msglen);
 	if (r < 0) {
 		used = strlen(msg);
 		if (keep && used < msglen)
@@ -427,8 +484,10 @@ static int count_one(const char *path, const struct stat *st, int flag, struct F
 			return ENOMEM;
 		*key = *st;
 		found = tsearch(key, &count.seen, cmp_inode);
-		if (!found)
+		if (!found) {
+			free(key);
 			return ENOMEM;
+		}
 		if (*found != key) {
 			free(key);
 			return 0;
@@ -653,6 +712,9 @@ int cmd_revert(int argc, char **argv)
 	       " updated, %" PRIu64 " unchanged, %" PRIu64 " bytes written\n", res.target, pos[0],
 	       res.st.created, res.st.removed, res.st.updated, res.st.unchanged,
 	       res.st.bytes_written);
+	if (res.st.skipped)
+		printf("left %" PRIu64 " mount point%s inside the volume alone\n", res.st.skipped,
+		       res.st.skipped == 1 ? "" : "s");
 	return EXIT_SUCCESS;
 }
 

@@ -290,6 +290,8 @@ static int do_revert(const char *id, const char *path, const char *cmd)
 	verbose("\t%" PRIu64 " created, %" PRIu64 " removed, %" PRIu64 " updated, %" PRIu64
 		" bytes written\n", res.st.created, res.st.removed, res.st.updated,
 		res.st.bytes_written);
+	if (res.st.skipped)
+		say("\t%" PRIu64 " mount point(s) inside the volume left alone\n", res.st.skipped);
 	return 0;
 }
 

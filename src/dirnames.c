@@ -22,6 +22,11 @@ void dirnames_free(char **names, size_t n)
 	free(names);
 }
 
+bool dirnames_has(char **names, size_t n, const char *name)
+{
+	return n && bsearch(&name, names, n, sizeof(*names), compare_names) != NULL;
+}
+
 int dirnames_read(int dirfd, char ***ret, size_t *ret_n)
 {
 	char **names = NULL, **grown;

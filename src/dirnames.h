@@ -5,6 +5,7 @@
 #ifndef SNAPFS_DIRNAMES_H
 #define SNAPFS_DIRNAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -14,5 +15,8 @@
  */
 int dirnames_read(int dirfd, char ***ret, size_t *ret_n);
 void dirnames_free(char **names, size_t n);
+
+/* Whether the sorted names hold name. */
+bool dirnames_has(char **names, size_t n, const char *name);
 
 #endif

@@ -15,9 +15,20 @@
  *   children. Nothing is rewritten that is equal already.
  * - An entry of another type (or a device of another number) is removed, recursively, and made
  *   anew. Hard links: the first destination of each multiply-linked source file is kept in a
- *   table by the source's (dev, ino), and the later names are linked to it. A destination file
- *   with links of its own that the source does not share is replaced by a file of its own
- *   before it is rewritten, so that the rewrite does not reach its other names.
+ *   table by the source's (dev, ino), with its path from the directory that holds dst, and the
+ *   later names are linked to it from its own directory, reached one O_NOFOLLOW component at a
+ *   time (a full path could pass through a symlink, or exceed PATH_MAX).
+ * - A destination file with several links is rewritten in place only when the sync is of a
+ *   whole tree (TREESYNC_WHOLE), where every other name is synced too, and the source shares
+ *   the links; otherwise it is replaced: a new file is written beside it under a temporary
+ *   name and renamed over it, so no other name sees the change and the name never goes
+ *   missing.
+ * - No mount point inside either tree is crossed. An entry is a mount point when statx()
+ *   says it is a mount's root (STATX_ATTR_MOUNT_ROOT, which also finds bind mounts of the same
+ *   file system and bind-mounted files), or when it is a directory on another device than the
+ *   top: only directories, since overlayfs may give files the device of the layer they are on.
+ *   Before an entry is removed, its whole subtree is scanned for mount points, so a refusal
+ *   comes before anything of it is gone; the removal itself checks again.
  * - The first failure ends the call; the destination is then partly synced.
  */
 #include "treesync.h"
@@ -34,6 +45,12 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "dirnames.h"
+
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x2000    /* the kernel's value (5.8), for older headers */
+#endif
 
 /* A path being walked, for messages and hard links: grows and shrinks by one name at a time. */
 struct path {
@@ -60,6 +77,11 @@ struct links {
 
 struct sync {
 	unsigned flags;
+	dev_t sdev, ddev;       /* the devices of the top src and dst directories */
+	int dtop;               /* the directory that holds dst, where the links' paths start */
+	const char *dtop_name;  /* dst's name in it */
+	size_t dtop_len;        /* the length of dst's path: dpath.s + dtop_len is below it */
+	unsigned tmp_seq;       /* for the temporary names of replace_file() */
 	const char *const *skip_top;
 	struct treesync_stats *st;
 	char *msg;
@@ -74,6 +96,59 @@ static int fail(struct sync *s, int r, const char *what, const struct path *p)
 {
 	snprintf(s->msg, s->msglen, "cannot %s '%s': %s", what, p->s, strerror(-r));
 	return r;
+}
+
+/* Refuse to WHAT the mount point at p: -EXDEV with the message saying so. */
+static int refuse_mount(struct sync *s, const char *what, const struct path *p)
+{
+	snprintf(s->msg, s->msglen, "cannot %s '%s': it is a mount point, and a sync does not "
+		 "cross into other file systems", what, p->s);
+	return -EXDEV;
+}
+
+/*
+ * lstat() of name in dirfd into *st, and in *ret_root whether it is the root of a mount (false
+ * where the kernel cannot tell). 0 or a negative errno.
+ */
+static int stat_entry(int dirfd, const char *name, struct stat *st, bool *ret_root)
+{
+	struct statx x;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &x) < 0) {
+		if (errno != ENOSYS && errno != EPERM)
+			return -errno;
+		/* no statx (an old kernel, or a filter): the device comparison alone */
+		if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		*ret_root = false;
+		return 0;
+	}
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	st->st_ino = x.stx_ino;
+	st->st_mode = x.stx_mode;
+	st->st_nlink = x.stx_nlink;
+	st->st_uid = x.stx_uid;
+	st->st_gid = x.stx_gid;
+	st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+	st->st_size = (off_t)x.stx_size;
+	st->st_blksize = x.stx_blksize;
+	st->st_blocks = (blkcnt_t)x.stx_blocks;
+	st->st_atim.tv_sec = x.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+	*ret_root = (x.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+		    (x.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	return 0;
+}
+
+/* Whether the entry st (root: a mount's root) of the tree whose top is on dev is a mount point. */
+static bool is_mount_point(const struct stat *st, bool root, dev_t dev)
+{
+	return root || (S_ISDIR(st->st_mode) && st->st_dev != dev);
 }
 
 /* Append "/name" to p; *ret_old receives the length to restore with path_pop(). */
@@ -155,12 +230,12 @@ static struct link *links_find(const struct links *l, bool by_dst, dev_t dev, in
 	return NULL;
 }
 
-/* Record that source file ss first went to dst file ds at path. */
+/* Record that source file ss first went to dst file ds at the path name + below. */
 static int links_add(struct links *l, const struct stat *ss, const struct stat *ds,
-		     const char *path)
+		     const char *name, const char *below)
 {
+	size_t nlen = strlen(name), blen = strlen(below), i;
 	struct link *k;
-	size_t i;
 
 	if ((l->n + 1) * 2 > l->slots) {
 		size_t slots = l->slots ? l->slots * 2 : 64;
@@ -189,9 +264,11 @@ static int links_add(struct links *l, const struct stat *ss, const struct stat *
 		l->cap = cap;
 	}
 	k = &l->v[l->n];
-	k->path = strdup(path);
+	k->path = malloc(nlen + blen + 1);
 	if (!k->path)
 		return -ENOMEM;
+	memcpy(k->path, name, nlen);
+	memcpy(k->path + nlen, below, blen + 1);
 	k->sdev = ss->st_dev;
 	k->sino = ss->st_ino;
 	k->ddev = ds->st_dev;
@@ -211,83 +288,6 @@ static void links_release(struct links *l)
 	free(l->by_dst);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/*
- * The names in directory dirfd (without "." and ".."), sorted, in *ret (the caller frees it
- * with free_names()). dirfd keeps its offset: the listing reads a descriptor of its own.
- */
-static int list_names(int dirfd, char ***ret, size_t *ret_n)
-{
-	char **v = NULL, **nv;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
-
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		(void)close(fd);
-		return r;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			r = -errno;
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		v[n] = strdup(de->d_name);
-		if (!v[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	(void)closedir(d);
-	if (r < 0) {
-		free_names(v, n);
-		return r;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_names);
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
-static bool has_name(char **v, size_t n, const char *name)
-{
-	return n && bsearch(&name, v, n, sizeof(*v), cmp_names) != NULL;
-}
-
 static bool is_skipped(const struct sync *s, bool top, const char *name)
 {
 	const char *const *k;
@@ -302,18 +302,64 @@ static bool is_skipped(const struct sync *s, bool top, const char *name)
 }
 
 /*
- * Remove the entry name of dirfd (whose path is s->dpath), recursively, without following
- * symlinks; counts each entry removed.
+ * Check that no mount point is at or beneath the entry name of dirfd (whose path is
+ * s->dpath): -EXDEV naming the first one found, else 0. Reads only.
  */
-static int remove_entry(struct sync *s, int dirfd, const char *name)
+static int check_no_mounts(struct sync *s, int dirfd, const char *name)
 {
 	struct stat st;
+	bool root;
 	char **v;
 	size_t n, i, old;
 	int fd, r;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(s, -errno, "remove", &s->dpath);
+	r = stat_entry(dirfd, name, &st, &root);
+	if (r < 0)
+		return fail(s, r, "read", &s->dpath);
+	if (is_mount_point(&st, root, s->ddev))
+		return refuse_mount(s, "remove", &s->dpath);
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(s, -errno, "open", &s->dpath);
+	r = dirnames_read(fd, &v, &n);
+	if (r < 0) {
+		(void)close(fd);
+		return fail(s, r, "list", &s->dpath);
+	}
+	for (i = 0; i < n && r >= 0; i++) {
+		r = path_push(&s->dpath, v[i], &old);
+		if (r < 0) {
+			r = fail(s, r, "read", &s->dpath);
+			break;
+		}
+		r = check_no_mounts(s, fd, v[i]);
+		path_pop(&s->dpath, old);
+	}
+	dirnames_free(v, n);
+	(void)close(fd);
+	return r;
+}
+
+/*
+ * Remove the entry name of dirfd (whose path is s->dpath), recursively, without following
+ * symlinks; counts each entry removed. A mount point met is refused (check_no_mounts() has
+ * looked for them already: this is for one mounted since).
+ */
+static int remove_tree_at(struct sync *s, int dirfd, const char *name)
+{
+	struct stat st, fst;
+	bool root;
+	char **v;
+	size_t n, i, old;
+	int fd, r;
+
+	r = stat_entry(dirfd, name, &st, &root);
+	if (r < 0)
+		return fail(s, r, "remove", &s->dpath);
+	if (is_mount_point(&st, root, s->ddev))
+		return refuse_mount(s, "remove", &s->dpath);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(dirfd, name, 0) < 0)
 			return fail(s, -errno, "remove", &s->dpath);
@@ -324,7 +370,11 @@ static int remove_entry(struct sync *s, int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return fail(s, -errno, "open", &s->dpath);
-	r = list_names(fd, &v, &n);
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		(void)close(fd);
+		return refuse_mount(s, "remove", &s->dpath);    /* something came over it */
+	}
+	r = dirnames_read(fd, &v, &n);
 	if (r < 0) {
 		(void)close(fd);
 		return fail(s, r, "list", &s->dpath);
@@ -333,10 +383,10 @@ static int remove_entry(struct sync *s, int dirfd, const char *name)
 		r = path_push(&s->dpath, v[i], &old);
 		if (r < 0)
 			break;
-		r = remove_entry(s, fd, v[i]);
+		r = remove_tree_at(s, fd, v[i]);
 		path_pop(&s->dpath, old);
 	}
-	free_names(v, n);
+	dirnames_free(v, n);
 	(void)close(fd);
 	if (r < 0)
 		return r == -ENOMEM ? fail(s, r, "remove", &s->dpath) : r;
@@ -345,6 +395,19 @@ static int remove_entry(struct sync *s, int dirfd, const char *name)
 	if (s->st)
 		s->st->removed++;
 	return 0;
+}
+
+/*
+ * Remove the entry name of dirfd (whose path is s->dpath) and what is beneath it, after
+ * checking that no mount point is there: a refusal leaves the whole entry as it was.
+ */
+static int remove_entry(struct sync *s, int dirfd, const char *name)
+{
+	int r = check_no_mounts(s, dirfd, name);
+
+	if (r < 0)
+		return r;
+	return remove_tree_at(s, dirfd, name);
 }
 
 /* pread until size bytes or the end of the file; the count read, or a negative errno. */
@@ -392,10 +455,11 @@ static bool is_zero(const char *buf, size_t n)
 /*
  * Make the file dname of ddir hold the bytes of sname of sdir: created (mode 0600 until the
  * attributes are set) unless exists, else rewritten block by block where it differs and cut
- * or extended to the source's size. *changed tells whether anything was written.
+ * or extended to the source's size. *changed tells whether anything was written. dry (with
+ * exists): nothing is written, and *changed tells at the first difference that there is one.
  */
 static int sync_data(struct sync *s, int sdir, const char *sname, int ddir, const char *dname,
-		     bool exists, bool *changed)
+		     bool exists, bool dry, bool *changed)
 {
 	struct stat ds;
 	off_t off = 0;
@@ -406,7 +470,7 @@ static int sync_data(struct sync *s, int sdir, const char *sname, int ddir, cons
 	if (sfd < 0)
 		return fail(s, -errno, "open", &s->spath);
 	if (exists)
-		dfd = openat(ddir, dname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		dfd = openat(ddir, dname, (dry ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
 	else
 		dfd = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			     0600);
@@ -437,6 +501,10 @@ static int sync_data(struct sync *s, int sdir, const char *sname, int ddir, cons
 		} else if (is_zero(s->sbuf, (size_t)n)) {
 			continue;       /* past dst's end: the ftruncate below makes the zeros */
 		}
+		if (dry) {
+			*changed = true;
+			goto out_close_dfd;
+		}
 		r = write_full(dfd, s->sbuf, (size_t)n, off);
 		if (r < 0) {
 			r = fail(s, r, "write", &s->dpath);
@@ -446,7 +514,9 @@ static int sync_data(struct sync *s, int sdir, const char *sname, int ddir, cons
 		if (s->st)
 			s->st->bytes_written += (uint64_t)n;
 	}
-	if (off != ds.st_size || !exists) {
+	if (dry) {
+		*changed = *changed || off != ds.st_size;
+	} else if (off != ds.st_size || !exists) {
 		if (ftruncate(dfd, off) < 0) {
 			r = fail(s, -errno, "truncate", &s->dpath);
 			goto out_close_dfd;
@@ -520,9 +590,12 @@ static bool list_has(const char *list, size_t len, const char *name)
 	return false;
 }
 
-/* Make the copied xattrs of dname in ddir those of sname in sdir; *changed if any changed. */
+/*
+ * Make the copied xattrs of dname in ddir those of sname in sdir; *changed if any changed.
+ * dry: change nothing, only tell whether something would change.
+ */
 static int sync_xattrs(struct sync *s, int sdir, const char *sname, int ddir, const char *dname,
-		       bool *changed)
+		       bool dry, bool *changed)
 {
 	char sp[64 + NAME_MAX], dp[64 + NAME_MAX];
 	char *slist = NULL, *dlist = NULL, *sval = NULL, *dval = NULL;
@@ -561,6 +634,10 @@ static int sync_xattrs(struct sync *s, int sdir, const char *sname, int ddir, co
 			if (r == 0 && dvlen == svlen && memcmp(sval, dval, svlen) == 0)
 				continue;
 		}
+		if (dry) {
+			*changed = true;
+			break;
+		}
 		if (lsetxattr(dp, name, sval, svlen, 0) < 0) {
 			r = fail(s, -errno, "set the xattrs of", &s->dpath);
 			goto out;
@@ -570,6 +647,10 @@ static int sync_xattrs(struct sync *s, int sdir, const char *sname, int ddir, co
 	for (name = dlist; name < dlist + dlen; name += strlen(name) + 1) {
 		if (!is_copied_xattr(name) || list_has(slist, slen, name))
 			continue;
+		if (dry) {
+			*changed = true;
+			break;
+		}
 		if (lremovexattr(dp, name) < 0 && errno != ENODATA) {
 			r = fail(s, -errno, "remove the xattrs of", &s->dpath);
 			goto out;
@@ -585,21 +666,34 @@ out:
 	return r;
 }
 
-/* Give dname of ddir the owner, xattrs, mode and times in ss (of sname in sdir). */
+/*
+ * Give dname of ddir the owner, xattrs, mode and times in ss (of sname in sdir). dry: change
+ * nothing, only tell in *changed whether something would change.
+ */
 static int sync_attrs(struct sync *s, int sdir, const char *sname, int ddir, const char *dname,
-		      const struct stat *ss, bool *changed)
+		      const struct stat *ss, bool dry, bool *changed)
 {
 	struct stat ds;
 	int r;
 
 	if (fstatat(ddir, dname, &ds, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail(s, -errno, "read", &s->dpath);
+	if (dry) {
+		*changed = *changed || ds.st_uid != ss->st_uid || ds.st_gid != ss->st_gid ||
+			   (!S_ISLNK(ss->st_mode) &&
+			    (ds.st_mode & 07777) != (ss->st_mode & 07777)) ||
+			   ds.st_atim.tv_sec != ss->st_atim.tv_sec ||
+			   ds.st_atim.tv_nsec != ss->st_atim.tv_nsec ||
+			   ds.st_mtim.tv_sec != ss->st_mtim.tv_sec ||
+			   ds.st_mtim.tv_nsec != ss->st_mtim.tv_nsec;
+		return *changed ? 0 : sync_xattrs(s, sdir, sname, ddir, dname, true, changed);
+	}
 	if (ds.st_uid != ss->st_uid || ds.st_gid != ss->st_gid) {
 		if (fchownat(ddir, dname, ss->st_uid, ss->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return fail(s, -errno, "set the owner of", &s->dpath);
 		*changed = true;
 	}
-	r = sync_xattrs(s, sdir, sname, ddir, dname, changed);
+	r = sync_xattrs(s, sdir, sname, ddir, dname, false, changed);
 	if (r < 0)
 		return r;
 	if (fstatat(ddir, dname, &ds, AT_SYMLINK_NOFOLLOW) < 0)
@@ -631,16 +725,16 @@ static int sync_dir(struct sync *s, int sfd, int dfd, bool top)
 	size_t sn = 0, dn = 0, i, sold, dold;
 	int r;
 
-	r = list_names(sfd, &sv, &sn);
+	r = dirnames_read(sfd, &sv, &sn);
 	if (r < 0)
 		return fail(s, r, "list", &s->spath);
-	r = list_names(dfd, &dv, &dn);
+	r = dirnames_read(dfd, &dv, &dn);
 	if (r < 0) {
 		r = fail(s, r, "list", &s->dpath);
 		goto out;
 	}
 	for (i = 0; i < dn && (s->flags & TREESYNC_DELETE); i++) {
-		if (is_skipped(s, top, dv[i]) || has_name(sv, sn, dv[i]))
+		if (is_skipped(s, top, dv[i]) || dirnames_has(sv, sn, dv[i]))
 			continue;
 		r = path_push(&s->dpath, dv[i], &dold);
 		if (r < 0)
@@ -672,8 +766,8 @@ static int sync_dir(struct sync *s, int sfd, int dfd, bool top)
 out_nomem:
 	r = fail(s, r, "sync", &s->dpath);
 out:
-	free_names(sv, sn);
-	free_names(dv, dn);
+	dirnames_free(sv, sn);
+	dirnames_free(dv, dn);
 	return r;
 }
 
@@ -713,23 +807,125 @@ static int sync_symlink(struct sync *s, int sdir, const char *sname, int ddir, c
 	return 0;
 }
 
+/* Record dname of ddir (path s->dpath) as the first destination of the source file ss. */
+static int add_link(struct sync *s, const struct stat *ss, int ddir, const char *dname)
+{
+	struct stat ds;
+	int r;
+
+	if (fstatat(ddir, dname, &ds, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(s, -errno, "read", &s->dpath);
+	r = links_add(&s->links, ss, &ds, s->dtop_name, s->dpath.s + s->dtop_len);
+	if (r < 0)
+		return fail(s, r, "sync", &s->dpath);
+	return 0;
+}
+
+/*
+ * Link dname of ddir (path s->dpath) to l's file, from the directory that holds it: reached
+ * from s->dtop one component at a time, no symlink followed, and checked to be l's file still.
+ */
+static int link_to(struct sync *s, const struct link *l, int ddir, const char *dname)
+{
+	char *rel = strdup(l->path), *name, *slash;
+	struct stat st;
+	int fd = s->dtop, next, r = 0;
+
+	if (!rel)
+		return fail(s, -ENOMEM, "link", &s->dpath);
+	for (name = rel; (slash = strchr(name, '/')); name = slash + 1) {
+		*slash = '\0';
+		if (!*name)
+			continue;       /* the "//" of a dst given with a trailing '/' */
+		next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != s->dtop)
+			(void)close(fd);
+		fd = next;
+		if (fd < 0) {
+			r = -errno;
+			break;
+		}
+	}
+	if (r == 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	else if (r == 0 && (st.st_dev != l->ddev || st.st_ino != l->dino))
+		r = -ESTALE;
+	if (r == 0 && linkat(fd, name, ddir, dname, 0) < 0)
+		r = -errno;
+	if (fd >= 0 && fd != s->dtop)
+		(void)close(fd);
+	free(rel);
+	if (r == -ESTALE)
+		snprintf(s->msg, s->msglen, "cannot link '%s': the file made for its other names has "
+			 "been changed since", s->dpath.s);
+	else if (r < 0)
+		(void)fail(s, r, "link", &s->dpath);
+	return r;
+}
+
+/*
+ * Replace the file dname of ddir (which has other names) by a new one with sname's data and
+ * attributes ss: written beside it under a temporary name, then renamed over it.
+ */
+static int replace_file(struct sync *s, int sdir, const char *sname, int ddir,
+			const char *dname, const struct stat *ss)
+{
+	char tmp[64];
+	bool changed = false;
+	int fd, r;
+
+	do {
+		snprintf(tmp, sizeof(tmp), ".treesync-%ld-%u", (long)getpid(), s->tmp_seq++);
+		fd = openat(ddir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	} while (fd < 0 && errno == EEXIST && s->tmp_seq % 1000 != 0);
+	if (fd < 0)
+		return fail(s, -errno, "create a file beside", &s->dpath);
+	(void)close(fd);
+	/* an empty file: only the source's data blocks are written, its zeros left as holes */
+	r = sync_data(s, sdir, sname, ddir, tmp, true, false, &changed);
+	if (r == 0)
+		r = sync_attrs(s, sdir, sname, ddir, tmp, ss, false, &changed);
+	if (r == 0 && renameat(ddir, tmp, ddir, dname) < 0)
+		r = fail(s, -errno, "replace", &s->dpath);
+	if (r < 0)
+		(void)unlinkat(ddir, tmp, 0);
+	return r;
+}
+
 /*
  * Make the entry dname of ddir equal to sname of sdir (paths s->dpath, s->spath); top: the
- * roots, where a change of kind is refused without TREESYNC_REPLACE.
+ * roots, where a change of kind is refused without TREESYNC_REPLACE, and whose devices are
+ * the trees' (mount points are found below them).
  */
 static int sync_entry(struct sync *s, int sdir, const char *sname, int ddir, const char *dname,
 		      bool top)
 {
 	struct stat ss, ds;
 	struct link *l;
-	bool exists, keep, created, changed = false;
+	bool exists, keep, replace = false, created, changed = false, sroot, droot;
 	int r, sfd, dfd;
 
-	if (fstatat(sdir, sname, &ss, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(s, -errno, "read", &s->spath);
-	exists = fstatat(ddir, dname, &ds, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!exists && errno != ENOENT)
-		return fail(s, -errno, "read", &s->dpath);
+	r = stat_entry(sdir, sname, &ss, &sroot);
+	if (r < 0)
+		return fail(s, r, "read", &s->spath);
+	if (top)
+		s->sdev = ss.st_dev;
+	else if (is_mount_point(&ss, sroot, s->sdev))
+		return refuse_mount(s, "read", &s->spath);
+	r = stat_entry(ddir, dname, &ds, &droot);
+	exists = r == 0;
+	if (r < 0 && r != -ENOENT)
+		return fail(s, r, "read", &s->dpath);
+	if (exists && top) {
+		s->ddev = ds.st_dev;
+	} else if (exists && is_mount_point(&ds, droot, s->ddev)) {
+		/* left alone with what is mounted there, unless it would have to go */
+		if (!is_same_kind(&ss, &ds))
+			return refuse_mount(s, "replace", &s->dpath);
+		if (s->st)
+			s->st->skipped++;
+		return 0;
+	}
 	if (exists && top && !(s->flags & TREESYNC_REPLACE) &&
 	    S_ISDIR(ss.st_mode) != S_ISDIR(ds.st_mode)) {
 		snprintf(s->msg, s->msglen, "cannot sync '%s' onto '%s': %s", s->spath.s,
@@ -746,18 +942,39 @@ static int sync_entry(struct sync *s, int sdir, const char *sname, int ddir, con
 		if (l) {
 			if (exists && (r = remove_entry(s, ddir, dname)) < 0)
 				return r;
-			if (linkat(AT_FDCWD, l->path, ddir, dname, 0) < 0)
-				return fail(s, -errno, "link", &s->dpath);
+			r = link_to(s, l, ddir, dname);
+			if (r < 0)
+				return r;
 			if (s->st)
 				s->st->created++;
 			return 0;
 		}
 	}
 	keep = exists && is_same_kind(&ss, &ds);
-	/* a dst file whose other names the source does not share is not rewritten in place */
-	if (keep && S_ISREG(ss.st_mode) && ds.st_nlink > 1 &&
-	    (ss.st_nlink == 1 || links_find(&s->links, true, ds.st_dev, ds.st_ino)))
-		keep = false;
+	/*
+	 * A dst file with other names is rewritten in place only when they are all synced too
+	 * (a whole tree) and are names of this source file; when they may not be synced (not a
+	 * whole tree), an equal file stays, and one that differs becomes a file of its own.
+	 */
+	r = 0;
+	if (keep && S_ISREG(ss.st_mode) && ds.st_nlink > 1) {
+		if (ss.st_nlink == 1 || links_find(&s->links, true, ds.st_dev, ds.st_ino))
+			replace = true;
+		else if (!(s->flags & TREESYNC_WHOLE))
+			r = sync_data(s, sdir, sname, ddir, dname, true, true, &replace);
+		if (r == 0 && !replace && !(s->flags & TREESYNC_WHOLE))
+			r = sync_attrs(s, sdir, sname, ddir, dname, &ss, true, &replace);
+		if (r < 0)
+			return r;
+		if (!replace && !(s->flags & TREESYNC_WHOLE)) {
+			r = add_link(s, &ss, ddir, dname);
+			if (r < 0)
+				return r;
+			if (s->st)
+				s->st->unchanged++;
+			return 0;
+		}
+	}
 	if (exists && !keep && (r = remove_entry(s, ddir, dname)) < 0)
 		return r;
 	exists = keep;
@@ -776,12 +993,18 @@ static int sync_entry(struct sync *s, int sdir, const char *sname, int ddir, con
 			(void)close(sfd);
 			return r;
 		}
+		if (top && fstat(dfd, &ds) == 0)
+			s->ddev = ds.st_dev;    /* made just now */
 		r = sync_dir(s, sfd, dfd, top);
 		(void)close(dfd);
 		(void)close(sfd);
 		break;
 	case S_IFREG:
-		r = sync_data(s, sdir, sname, ddir, dname, exists, &changed);
+		if (replace)
+			r = replace_file(s, sdir, sname, ddir, dname, &ss);
+		else
+			r = sync_data(s, sdir, sname, ddir, dname, exists, false, &changed);
+		changed = changed || replace;
 		break;
 	case S_IFLNK:
 		r = sync_symlink(s, sdir, sname, ddir, dname, exists, &changed);
@@ -794,15 +1017,15 @@ static int sync_entry(struct sync *s, int sdir, const char *sname, int ddir, con
 	}
 	if (r < 0)
 		return r;
-	r = sync_attrs(s, sdir, sname, ddir, dname, &ss, &changed);
-	if (r < 0)
-		return r;
-	if (S_ISREG(ss.st_mode) && ss.st_nlink > 1) {
-		if (fstatat(ddir, dname, &ds, AT_SYMLINK_NOFOLLOW) < 0)
-			return fail(s, -errno, "read", &s->dpath);
-		r = links_add(&s->links, &ss, &ds, s->dpath.s);
+	if (!replace) {
+		r = sync_attrs(s, sdir, sname, ddir, dname, &ss, false, &changed);
 		if (r < 0)
-			return fail(s, r, "sync", &s->dpath);
+			return r;
+	}
+	if (S_ISREG(ss.st_mode) && ss.st_nlink > 1) {
+		r = add_link(s, &ss, ddir, dname);
+		if (r < 0)
+			return r;
 	}
 	if (s->st) {
 		if (created)
@@ -857,6 +1080,7 @@ int treesync(const char *src, const char *dst, unsigned flags, const char *const
 {
 	struct sync s = {
 		.flags = flags, .skip_top = skip_top, .st = st, .msg = msg, .msglen = msglen,
+		.dtop = -1,
 	};
 	char sname[NAME_MAX + 1], dname[NAME_MAX + 1];
 	int sdir, ddir, r;
@@ -880,6 +1104,9 @@ int treesync(const char *src, const char *dst, unsigned flags, const char *const
 		snprintf(msg, msglen, "cannot open the directory of '%s': %s", dst, strerror(-r));
 		goto out_close_sdir;
 	}
+	s.dtop = ddir;
+	s.dtop_name = dname;
+	s.dtop_len = s.dpath.len;
 	r = sync_entry(&s, sdir, sname, ddir, dname, true);
 	(void)close(ddir);
 out_close_sdir:

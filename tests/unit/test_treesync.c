@@ -1,7 +1,8 @@
 /*
  * Unit tests of treesync.c on plain temporary directories: after a sync the trees compare
  * equal (names, types, bytes, targets, modes, owners, times, xattrs, hard links), and only
- * what differed was written.
+ * what differed was written. The tests of mount points inside the trees mount tmpfs and bind
+ * mounts: they need root, as the integration tests do.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -30,6 +32,8 @@ struct dirs {
 	char root[PATH_MAX];
 	char src[PATH_MAX + 8];
 	char dst[PATH_MAX + 8];
+	char mounts[8][PATH_MAX * 2];   /* what the test mounted, unmounted by teardown() */
+	int nmounts;
 };
 
 static int setup(void **state)
@@ -54,6 +58,8 @@ static int teardown(void **state)
 	struct dirs *d = *state;
 	char cmd[PATH_MAX + 32];
 
+	while (d->nmounts > 0)
+		(void)umount2(d->mounts[--d->nmounts], MNT_DETACH);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->root);
 	(void)system(cmd);
 	free(d);
@@ -121,6 +127,69 @@ static void set_times(const char *path, time_t mtime)
 	struct timespec ts[2] = { { time(NULL) + 3600, 123 }, { mtime, 456789 } };
 
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/*
+ * Mount a small tmpfs on the directory path (made here), or bind-mount from onto path (which
+ * exists) when from is given; registered for teardown(). Fails the test when it cannot.
+ */
+static void mount_at(struct dirs *d, const char *path, const char *from)
+{
+	int r;
+
+	assert_true(d->nmounts < 8);
+	if (!from)
+		assert_int_equal(mkdir(path, 0755), 0);
+	if (from)
+		r = mount(from, path, NULL, MS_BIND, NULL);
+	else
+		r = mount("tmpfs", path, "tmpfs", 0, "size=1m,mode=0755");
+	if (r < 0)
+		fail_msg("cannot mount at '%s' (the unit tests run as root): %s", path,
+			 strerror(errno));
+	snprintf(d->mounts[d->nmounts++], sizeof(d->mounts[0]), "%s", path);
+}
+
+/* Unmount what mount_at() mounted last. */
+static void unmount_last(struct dirs *d)
+{
+	assert_true(d->nmounts > 0);
+	assert_int_equal(umount2(d->mounts[--d->nmounts], 0), 0);
+}
+
+/* The contents of the small file path, in a static buffer ("" when it cannot be read). */
+static const char *file_str(const char *path)
+{
+	static char buf[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		(void)close(fd);
+	return buf;
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(lstat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* system() of the formatted command. */
+static int system_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int system_fmt(const char *fmt, ...)
+{
+	char cmd[PATH_MAX * 5];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
 }
 
 static int sync_ok(const struct dirs *d, unsigned flags, struct treesync_stats *st)
@@ -561,6 +630,223 @@ static void test_treesync_reports_unwritable_destination(void **state)
 	assert_non_null(strstr(msg, "No such file or directory"));
 }
 
+static void test_treesync_refuses_to_remove_a_mount_point(void **state)
+{
+	struct dirs *d = *state;
+	struct treesync_stats st;
+	char msg[PATH_MAX * 3], expect[PATH_MAX * 3];
+	struct stat sb;
+
+	assert_int_equal(mkdir(d->dst, 0755), 0);
+	/* gone/a is listed before gone/z, the tmpfs: nothing of gone may go */
+	assert_int_equal(mkdir(at(d->dst, "gone"), 0755), 0);
+	put_str(at(d->dst, "gone/a"), "a");
+	mount_at(d, at(d->dst, "gone/z"), NULL);
+	put_str(at(d->dst, "gone/z/keep"), "precious");
+	assert_int_equal(treesync(d->src, d->dst, TREESYNC_DELETE | TREESYNC_REPLACE, NULL, &st,
+				  msg, sizeof(msg)), -EXDEV);
+	snprintf(expect, sizeof(expect), "cannot remove '%s': it is a mount point, and a sync "
+		 "does not cross into other file systems", at(d->dst, "gone/z"));
+	assert_string_equal(msg, expect);
+	assert_string_equal(file_str(at(d->dst, "gone/z/keep")), "precious");
+	assert_int_equal(lstat(at(d->dst, "gone/a"), &sb), 0);
+	assert_int_equal(st.removed, 0);
+
+	/* the mount point itself, to be removed or replaced by a file */
+	unmount_last(d);
+	mount_at(d, at(d->dst, "other"), NULL);
+	put_str(at(d->dst, "other/keep"), "precious");
+	assert_int_equal(treesync(d->src, d->dst, TREESYNC_DELETE, NULL, &st, msg, sizeof(msg)),
+			 -EXDEV);
+	assert_non_null(strstr(msg, at(d->dst, "other")));
+	assert_int_equal(lstat(at(d->dst, "gone"), &sb), -1);   /* gone came first */
+	put_str(at(d->src, "other"), "a file");
+	assert_int_equal(treesync(d->src, d->dst, TREESYNC_DELETE | TREESYNC_REPLACE, NULL, &st,
+				  msg, sizeof(msg)), -EXDEV);
+	assert_non_null(strstr(msg, "is a mount point"));
+	assert_string_equal(file_str(at(d->dst, "other/keep")), "precious");
+
+	/* a directory of the source that is a mount point in dst is left alone */
+	assert_int_equal(unlink(at(d->src, "other")), 0);
+	assert_int_equal(mkdir(at(d->src, "other"), 0700), 0);
+	put_str(at(d->src, "other/x"), "x");
+	put_str(at(d->src, "y"), "y");
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE | TREESYNC_REPLACE, &st), 0);
+	assert_int_equal(st.skipped, 1);
+	assert_string_equal(file_str(at(d->dst, "other/keep")), "precious");
+	assert_int_equal(lstat(at(d->dst, "other/x"), &sb), -1);
+	assert_int_equal(lstat(at(d->dst, "other"), &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0755);
+	assert_string_equal(file_str(at(d->dst, "y")), "y");
+}
+
+static void test_treesync_refuses_bind_mounts_and_source_mounts(void **state)
+{
+	struct dirs *d = *state;
+	struct treesync_stats st;
+	char msg[PATH_MAX * 3];
+	struct stat sb;
+
+	/* bind mounts of the same file system: the same st_dev, a mount root all the same */
+	assert_int_equal(mkdir(at(d->root, "elsewhere"), 0755), 0);
+	put_str(at(d->root, "elsewhere/keep"), "precious");
+	put_str(at(d->root, "elsewhere-file"), "precious");
+	assert_int_equal(mkdir(d->dst, 0755), 0);
+	assert_int_equal(mkdir(at(d->dst, "bound"), 0755), 0);
+	mount_at(d, at(d->dst, "bound"), at(d->root, "elsewhere"));
+	put_str(at(d->dst, "file"), "");
+	mount_at(d, at(d->dst, "file"), at(d->root, "elsewhere-file"));
+	put_str(at(d->src, "file"), "snapshot");
+	assert_int_equal(treesync(d->src, d->dst, TREESYNC_DELETE, NULL, &st, msg, sizeof(msg)),
+			 -EXDEV);
+	assert_non_null(strstr(msg, at(d->dst, "bound")));
+	assert_string_equal(file_str(at(d->root, "elsewhere/keep")), "precious");
+	/* the bind-mounted file is left alone, not rewritten */
+	assert_int_equal(mkdir(at(d->src, "bound"), 0755), 0);
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE, &st), 0);
+	assert_int_equal(st.skipped, 2);
+	assert_string_equal(file_str(at(d->root, "elsewhere-file")), "precious");
+	assert_string_equal(file_str(at(d->root, "elsewhere/keep")), "precious");
+	unmount_last(d);
+	unmount_last(d);
+
+	/* a mount point in the source is not read */
+	mount_at(d, at(d->src, "mounted"), NULL);
+	put_str(at(d->src, "mounted/f"), "f");
+	assert_int_equal(treesync(d->src, d->dst, TREESYNC_DELETE, NULL, &st, msg, sizeof(msg)),
+			 -EXDEV);
+	assert_non_null(strstr(msg, at(d->src, "mounted")));
+	assert_int_equal(lstat(at(d->dst, "mounted"), &sb), -1);
+}
+
+static void test_treesync_replaces_a_file_linked_outside_a_partial_sync(void **state)
+{
+	struct dirs *d = *state;
+	struct treesync_stats st;
+	char src[PATH_MAX * 2], dst[PATH_MAX * 2], msg[PATH_MAX * 3];
+	size_t n;
+	char **v;
+
+	/* the source: h1/a and h1/b linked; dst: h1/a linked to h2/c, outside what is synced */
+	assert_int_equal(mkdir(at(d->src, "h1"), 0755), 0);
+	put_str(at(d->src, "h1/a"), "snapshot");
+	assert_int_equal(link(at(d->src, "h1/a"), at(d->src, "h1/b")), 0);
+	assert_int_equal(mkdir(d->dst, 0755), 0);
+	assert_int_equal(mkdir(at(d->dst, "h1"), 0755), 0);
+	assert_int_equal(mkdir(at(d->dst, "h2"), 0755), 0);
+	put_str(at(d->dst, "h1/a"), "live");
+	assert_int_equal(link(at(d->dst, "h1/a"), at(d->dst, "h2/c")), 0);
+
+	snprintf(src, sizeof(src), "%s/h1/a", d->src);
+	snprintf(dst, sizeof(dst), "%s/h1/a", d->dst);
+	assert_int_equal(treesync(src, dst, TREESYNC_DELETE | TREESYNC_REPLACE, NULL, &st, msg,
+				  sizeof(msg)), 0);
+	assert_string_equal(file_str(at(d->dst, "h1/a")), "snapshot");
+	assert_string_equal(file_str(at(d->dst, "h2/c")), "live");
+	assert_int_not_equal(inode_of(at(d->dst, "h1/a")), inode_of(at(d->dst, "h2/c")));
+	v = names(at(d->dst, "h1"), &n);     /* no temporary name is left */
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "a");
+	free(v[0]);
+	free(v);
+
+	/* the same for a directory */
+	assert_int_equal(unlink(at(d->dst, "h1/a")), 0);
+	assert_int_equal(link(at(d->dst, "h2/c"), at(d->dst, "h1/a")), 0);
+	snprintf(src, sizeof(src), "%s/h1", d->src);
+	snprintf(dst, sizeof(dst), "%s/h1", d->dst);
+	assert_int_equal(treesync(src, dst, TREESYNC_DELETE, NULL, &st, msg, sizeof(msg)), 0);
+	assert_string_equal(file_str(at(d->dst, "h2/c")), "live");
+	assert_string_equal(file_str(at(d->dst, "h1/b")), "snapshot");
+	assert_int_equal(inode_of(at(d->dst, "h1/a")), inode_of(at(d->dst, "h1/b")));
+	assert_int_not_equal(inode_of(at(d->dst, "h1/a")), inode_of(at(d->dst, "h2/c")));
+}
+
+static void test_treesync_rewrites_a_linked_file_in_place_when_whole(void **state)
+{
+	struct dirs *d = *state;
+	struct treesync_stats st;
+	ino_t ino;
+
+	put_random(at(d->src, "x"), 300000, 5);
+	assert_int_equal(link(at(d->src, "x"), at(d->src, "y")), 0);
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE, &st), 0);
+	ino = inode_of(at(d->dst, "x"));
+	assert_int_equal(ino, inode_of(at(d->dst, "y")));
+
+	/* the whole tree: every name of the file is synced, so it is rewritten where it differs */
+	patch(at(d->src, "x"), 70000, 100, 'z');
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE | TREESYNC_WHOLE, &st), 0);
+	assert_int_equal(st.bytes_written, TREESYNC_BLOCK);
+	assert_int_equal(inode_of(at(d->dst, "x")), ino);
+	assert_int_equal(inode_of(at(d->dst, "y")), ino);
+	assert_true(same_tree(d->src, d->dst, false));
+
+	/* not known to be whole: the linked file is replaced, its links reproduced */
+	patch(at(d->src, "x"), 140000, 100, 'w');
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE, &st), 0);
+	assert_int_equal(st.bytes_written, 300000);
+	assert_int_not_equal(inode_of(at(d->dst, "x")), ino);
+	assert_int_equal(inode_of(at(d->dst, "x")), inode_of(at(d->dst, "y")));
+	assert_true(same_tree(d->src, d->dst, false));
+
+	/* equal files that the source does not link are not left linked, whole or not */
+	assert_int_equal(unlink(at(d->src, "y")), 0);
+	assert_int_equal(system_fmt("cp -a '%s' '%s'", at(d->src, "x"), at(d->src, "y")), 0);
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE | TREESYNC_WHOLE, &st), 0);
+	assert_true(same_tree(d->src, d->dst, false));
+	assert_int_not_equal(inode_of(at(d->dst, "x")), inode_of(at(d->dst, "y")));
+}
+
+/* Make depth directories of 200-character names below dir; the deepest one, opened. */
+static int make_deep(const char *dir, int depth)
+{
+	char name[201];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), next, i;
+
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	assert_true(fd >= 0);
+	for (i = 0; i < depth; i++) {
+		assert_int_equal(mkdirat(fd, name, 0755), 0);
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		assert_true(next >= 0);
+		(void)close(fd);
+		fd = next;
+	}
+	return fd;
+}
+
+static void test_treesync_links_below_path_max(void **state)
+{
+	struct dirs *d = *state;
+	struct stat a, b;
+	char name[201];
+	int fd, i, next;
+
+	/* a hard link whose path is longer than PATH_MAX: linked from the directory it is in */
+	fd = make_deep(d->src, 25);
+	assert_int_equal(close(openat(fd, "one", O_WRONLY | O_CREAT, 0644)), 0);
+	assert_int_equal(linkat(fd, "one", fd, "two", 0), 0);
+	(void)close(fd);
+	assert_int_equal(sync_ok(d, TREESYNC_DELETE, NULL), 0);
+
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	fd = open(d->dst, O_RDONLY | O_DIRECTORY);
+	for (i = 0; i < 25 && fd >= 0; i++) {
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		(void)close(fd);
+		fd = next;
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(fstatat(fd, "one", &a, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(fstatat(fd, "two", &b, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_nlink, 2);
+	(void)close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +870,17 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_treesync_reports_unwritable_destination,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_treesync_refuses_to_remove_a_mount_point,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_treesync_refuses_bind_mounts_and_source_mounts,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_treesync_replaces_a_file_linked_outside_a_partial_sync, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_treesync_rewrites_a_linked_file_in_place_when_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_treesync_links_below_path_max, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
