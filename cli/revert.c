@@ -18,9 +18,9 @@
  *   in place, since its other names are all in the tree; a PATH's file with links elsewhere is
  *   replaced by one of its own.
  * - A break without --writable copies into the detached store, deletes the snapshot from its
- *   volume, and only then exposes it: expose_snapshot() finds a snapshot by its id, and would
- *   find the volume's before the detached copy. Every step before the delete is undone on
- *   failure; after it, nothing is lost either way (the detached copy stays).
+ *   volume, and only then exposes it, so that the id names one snapshot when it is exposed.
+ *   Every step before the delete is undone on failure; after it, nothing is lost either way
+ *   (the detached copy stays).
  */
 #include "revert.h"
 
