@@ -6,7 +6,7 @@
 #include "admin.h"
 
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "volume.h"
 #include "expose.h"
+#include "provider.h"
 #include "transport.h"
+#include "volume.h"
 
 #define STATE_DIR_DEFAULT "/var/lib/snapfs"
 #define DETACHED_DIR "detached"
@@ -298,28 +299,6 @@ int admin_create(const struct control_volume *v, struct admin_shadow *ret, char 
 	return r;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-		return errno;
-	return 0;
-}
-
-/* Remove dir and everything beneath it, without following symlinks. */
-static int remove_tree(const char *dir, char *msg, size_t msglen)
-{
-	int r = nftw(dir, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-
-	if (r != 0) {
-		r = r > 0 ? r : errno;
-		snprintf(msg, msglen, "cannot remove '%s': %s", dir, strerror(r));
-		return -r;
-	}
-	return 0;
-}
-
 int admin_check_unexposed(const char *id, char *msg, size_t msglen)
 {
 	struct exposure ex;
@@ -355,7 +334,10 @@ static int delete_unexposed(const struct admin_shadow *s, char *msg, size_t msgl
 		snprintf(msg, msglen, "the state directory's path is too long");
 		return -ENAMETOOLONG;
 	}
-	return remove_tree(path, msg, msglen);
+	r = tree_remove_all(AT_FDCWD, path);
+	if (r < 0)
+		snprintf(msg, msglen, "cannot remove '%s': %s", path, strerror(-r));
+	return r;
 }
 
 int admin_delete(const struct admin_shadow *s, char *msg, size_t msglen)

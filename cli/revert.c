@@ -38,7 +38,9 @@
 #include <unistd.h>
 
 #include "control_client.h"
+#include "dirnames.h"
 #include "expose.h"
+#include "provider.h"
 #include "transport.h"
 
 #ifndef STATX_ATTR_MOUNT_ROOT
@@ -408,27 +410,24 @@ static int check_target(const char *dir, bool *ret_exists, char *msg, size_t msg
 	return r;
 }
 
-static bool remove_keeps_top;   /* remove_tree()'s argument, for remove_one() */
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (ftw->level == 0 && remove_keeps_top)
-		return 0;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-		return errno;
-	return 0;
-}
-
 /* Remove dir and what is beneath it (keep_top: only what is beneath), following no symlink. */
 static int remove_tree(const char *dir, bool keep_top)
 {
-	int r;
+	char **names = NULL;
+	size_t n = 0;
+	int fd, r;
 
-	remove_keeps_top = keep_top;
-	r = nftw(dir, remove_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (r == 0)
-		return 0;
-	return r > 0 ? -r : -errno;
+	if (!keep_top)
+		return tree_remove_all(AT_FDCWD, dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = dirnames_read(fd, &names, &n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = tree_remove_all(fd, names[i]);
+	dirnames_free(names, n);
+	(void)close(fd);
+	return r;
 }
 
 /*

@@ -345,91 +345,46 @@ static int cmd_create(int argc, char **argv)
 	return sets_create(argc, argv);
 }
 
-/* One line of a 'list' reply. */
-struct shadow {
-	char id[SNAP_ID_MAX + 1];
-	char set[SNAP_ID_MAX + 1];
-	char browse[64];
-	uint64_t epoch;
-	int64_t created_ns;
-	uint64_t diff_bytes;
-	char kind[16];
-};
-
-static bool parse_shadow(const char *line, struct shadow *s)
+/* One snapshot as 'list shadows' shows it; a detached one has no diff bytes of a volume. */
+static void print_shadow(const struct admin_shadow *s, bool tabs, size_t *count)
 {
-	int n = 0;
-
-	return sscanf(line, "snap %36s %36s %" SCNu64 " %" SCNd64 " %63s %" SCNu64 " %15s%n",
-		      s->id, s->set, &s->epoch, &s->created_ns, s->browse, &s->diff_bytes, s->kind,
-		      &n) == 7 && n > 0 && line[n] == '\0';
-}
-
-/* "YYYY-MM-DD HH:MM:SS" in UTC. */
-static void format_utc(int64_t ns, char *buf, size_t size)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(buf, size, "?");
-}
-
-/* List the snapshots of v; *count grows by how many. Returns 0 or a negative errno. */
-static int list_volume(const struct control_volume *v, bool tabs, size_t *count)
-{
-	struct control_reply rep;
-	struct shadow s;
 	char created[32];
-	int r = request_ok("list shadows", v, "list", &rep);
 
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < rep.n; i++) {
-		if (!parse_shadow(rep.lines[i], &s)) {
-			fprintf(stderr, "snapfs list shadows: the daemon of '%s' sent a malformed "
-					"reply\n", v->mnt);
-			r = -EBADMSG;
-			break;
-		}
-		format_utc(s.created_ns, created, sizeof(created));
-		if (tabs)
-			printf("%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%s\n", s.id, s.set, v->mnt,
-			       created, s.browse, s.diff_bytes, s.kind);
-		else
-			printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s\n"
-			       "  Created (UTC): %s\n  Browse name:   %s\n  Diff bytes:    %" PRIu64
-			       "\n  Stored as:     %s\n", *count ? "\n" : "", s.id, s.set, v->mnt,
-			       created, s.browse, s.diff_bytes, s.kind);
-		++*count;
-	}
-	control_reply_release(&rep);
-	return r;
+	admin_format_utc(s->created_ns, created, sizeof(created));
+	if (tabs)
+		printf("%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%s\n", s->id, s->set_id, s->origin,
+		       created, s->browse, s->diff_bytes, s->kind);
+	else if (s->detached)
+		printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s "
+		       "(detached)\n  Created (UTC): %s\n  Browse name:   %s\n"
+		       "  Stored as:     detached\n", *count ? "\n" : "", s->id, s->set_id, s->origin,
+		       created, s->browse);
+	else
+		printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s\n"
+		       "  Created (UTC): %s\n  Browse name:   %s\n  Diff bytes:    %" PRIu64
+		       "\n  Stored as:     %s\n", *count ? "\n" : "", s->id, s->set_id, s->origin,
+		       created, s->browse, s->diff_bytes, s->kind);
+	++*count;
 }
 
-/* List the detached snapshots (imported, or broken off their volume) like list_volume. */
-static int list_detached(bool tabs, size_t *count)
+/*
+ * List the snapshots of v, or the detached ones when v is NULL; *count grows by how many.
+ * Returns 0, or -1 once it has said why not.
+ */
+static int list_some(const struct control_volume *v, bool tabs, size_t *count)
 {
-	struct admin_shadow *v;
-	char created[32], msg[ADMIN_MSG];
+	struct admin_shadow *sv;
+	char msg[ADMIN_MSG];
 	size_t n;
 
-	if (admin_detached(&v, &n, msg, sizeof(msg)) < 0) {
+	if ((v ? admin_shadows(v, &sv, &n, msg, sizeof(msg))
+	       : admin_detached(&sv, &n, msg, sizeof(msg))) < 0) {
 		fprintf(stderr, "snapfs list shadows: %s\n", msg);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++, ++*count) {
-		format_utc(v[i].created_ns, created, sizeof(created));
-		if (tabs)
-			printf("%s\t%s\t%s\t%s\t%s\t0\tdetached\n", v[i].id, v[i].set_id,
-			       v[i].origin, created, v[i].browse);
-		else
-			printf("%sSnapshot ID: %s\n  Set ID:        %s\n  Volume:        %s "
-			       "(detached)\n  Created (UTC): %s\n  Browse name:   %s\n"
-			       "  Stored as:     detached\n", *count ? "\n" : "", v[i].id,
-			       v[i].set_id, v[i].origin, created, v[i].browse);
-	}
-	free(v);
+	for (size_t i = 0; i < n; i++)
+		print_shadow(&sv[i], tabs, count);
+	free(sv);
 	return 0;
 }
 
@@ -575,9 +530,9 @@ static int cmd_list(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < n; i++)
-		if (list_volume(&vols[i], tabs, &count) < 0)
+		if (list_some(&vols[i], tabs, &count) < 0)
 			failed = true;
-	if (!mnt && list_detached(tabs, &count) < 0)
+	if (!mnt && list_some(NULL, tabs, &count) < 0)
 		failed = true;
 	if (!tabs && count == 0 && !failed) {
 		if (mnt)
