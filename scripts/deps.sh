@@ -11,7 +11,7 @@ packages=(
 	libpq-dev postgresql postgresql-contrib
 	libcmocka-dev
 	util-linux attr btrfs-progs
-	fio bindfs
+	fio bindfs python3
 )
 
 if [ "${1:-}" == --list ]; then

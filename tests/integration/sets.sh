@@ -561,10 +561,22 @@ done
 stop_writers
 
 echo "== h. the write hold passes its limit"
-start_writer h5
+# A hold is usually shorter than any limit a user would set. Here a stuck client holds the last
+# volume's control socket (it connects while the writer is in freeze and sends nothing for 1.5 s),
+# so that volume's gate closes long after the others'; the set must fail on its 20 ms limit.
+start_writer h5 --hang-in freeze 1
 wait_writers
-run_create h5 --hold-timeout 0.001 "${all_mnts[@]}"
-expect_refused "h: a hold longer than --hold-timeout fails the set" h5 "hold.*limit of 1 ms"
+"$SNAPFS" create --hold-timeout 0.02 "${all_mnts[@]}" >"$T/h5.out" 2>"$T/h5.err" &
+create_pid=$!
+_pids+=("$create_pid")
+wait_for_event h5 freeze 10 || fail "h: writer h5 got no freeze"
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(1.5)' \
+	"${src[NVOL]}/.snapfs/control"
+rc=0
+wait "$create_pid" || rc=$?
+forget_pid "$create_pid"
+expect_refused "h: a hold longer than --hold-timeout fails the set" h5 "hold.*limit of 20 ms"
 check_counts "h (hold limit)"
 check_writable "h-hold"
 check_writers "h (hold limit)" "" ""
