@@ -74,12 +74,13 @@ for ((r = 1; r <= rounds; r++)); do
 	add import "$(time_of "$snapfs" import "$T/x.export")"
 	mkdir "$T/untar"
 	add tar_x "$(time_of tar -C "$T/untar" -xf "$T/x.tar")"
+	# the imported copy has the snapshot's id, and lookups take a detached copy first: it goes
+	# before the exposure and the revert, which are to serve the volume's snapshot
+	"$snapfs" delete shadows --id "$id" >/dev/null
 	"$snapfs" expose --temporary "$id" "$T/exp" >/dev/null
 	add read_exposed "$(time_of sh -c "tar -C '$T/exp' -cf - . | cat >/dev/null")"
 	"$snapfs" unexpose "$T/exp" >/dev/null
 	add read_snapshot "$(time_of sh -c "tar -C '$snap' -cf - . | cat >/dev/null")"
-	# the detached copy has the snapshot's id: delete it before the revert finds it first
-	"$snapfs" delete shadows --id "$id" >/dev/null
 	printf 'changed' | dd of="$T/mnt/large.bin" bs=1 seek=$((r * 1048576)) conv=notrunc status=none
 	echo changed >"$T/mnt/d3/f3"
 	before=$("$snapfs" get -H diffareaused "$T/mnt" | cut -f2)

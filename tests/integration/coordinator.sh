@@ -21,7 +21,7 @@ sock=$SNAPFS_RUNTIME_DIR/snapfsd.sock
 # ---- helpers ------------------------------------------------------------------------------------
 
 # start_service [ENV=VALUE...]: snapfsd -f in the foreground (stderr in $T/snapfsd-N.log), with
-# those variables; waits for its socket. Sets service_pid.
+# those variables; waits until it answers. Sets service_pid.
 nservice=0
 start_service() {
 	local i
@@ -30,7 +30,9 @@ start_service() {
 	service_pid=$!
 	_pids+=("$service_pid")
 	for i in $(seq 100); do
-		[ -S "$sock" ] && return 0
+		# (no client may start a coordinator of its own meanwhile)
+		[ -S "$sock" ] && SNAPFSD=/nonexistent "$SNAPFS" list writers -H >/dev/null 2>&1 &&
+			return 0
 		kill -0 "$service_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -48,11 +50,22 @@ stop_service() {
 	check "... and removes its socket" test ! -e "$sock"
 }
 
-# serving WHAT: the service started still runs, and 'snapfs list writers' works
+# answers: 'snapfs list writers' works, within 5 s (connections just closed are counted off
+# by their own threads, soon but not at once)
+answers() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$SNAPFS" list writers -H >/dev/null 2>"$T/err" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# serving WHAT: the service started still runs, and answers
 serving() {
 	if ! kill -0 "$service_pid" 2>/dev/null; then
 		fail "$1: snapfsd died; its log: $(cat "$T/snapfsd-$nservice.log")"
-	elif ! "$SNAPFS" list writers -H >/dev/null 2>"$T/err"; then
+	elif ! answers; then
 		fail "$1: 'snapfs list writers' fails afterwards: $(cat "$T/err")"
 	else
 		pass "$1: the service still serves"
@@ -386,7 +399,7 @@ raw "a requester hello with more words" "err 71 .*" requester-extra
 check "... its message does not call 'requester' unknown" \
 	bash -c "! python3 '$T/coord.py' requester-extra | grep -q \"unknown role 'requester'\""
 raw "a silent connection" \
-	"others-served=True in 0\.[0-9] s, then closed after [4-6] s" silent
+	"others-served=True in [0-3]\.[0-9] s, then closed after [4-6] s" silent
 raw "a malformed frame in a session" closed session-garbage
 raw "an unknown request in a session" "err 71 unknown request 'bogus' / ok 0" session-unknown
 raw "create without a volume" "err 22 no volume in the set: add one first" \

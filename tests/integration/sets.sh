@@ -207,7 +207,8 @@ start_service() {
 	"$SNAPFSD" -f 2>>"$T/snapfsd.log" &
 	snapfsd_pid=$!
 	for i in $(seq 100); do
-		[ -S "$SNAPFS_RUNTIME_DIR/snapfsd.sock" ] && return 0
+		# (no client may start a coordinator of its own meanwhile)
+		SNAPFSD=/nonexistent "$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
 		kill -0 "$snapfsd_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -372,7 +373,7 @@ duration[c]=$(($(now_ms) - start))
 
 echo "== d. volume 5 unmounted while the writers prepare"
 start=$(now_ms)
-start_writer d1 --hang-in prepare-snapshot 3
+start_writer d1 --hang-in prepare-snapshot 60
 start_writer d2
 wait_writers
 "$SNAPFS" create "${all_mnts[@]}" >"$T/d.out" 2>"$T/d.err" &
@@ -384,6 +385,7 @@ sfs_umount "${mnt[5]}"
 forget_pid "$daemon5"
 check "d: volume 5 is unmounted while the set is under way" \
 	bash -c "! mountpoint -q '${mnt[5]}' && kill -0 $create_pid"
+kill -USR1 "${wpid[d1]}" # the writer's hang ends: the set goes on
 rc=0
 wait "$create_pid" || rc=$?
 forget_pid "$create_pid"
@@ -409,21 +411,23 @@ duration[d]=$(($(now_ms) - start))
 
 echo "== e. the requester killed while a writer is in freeze"
 start=$(now_ms)
-start_writer e1 --hang-in freeze 3
+start_writer e1 --hang-in freeze 60
 start_writer e2
 wait_writers
 "$SNAPFS" create "${all_mnts[@]}" >"$T/e.out" 2>"$T/e.err" &
 create_pid=$!
 _pids+=("$create_pid")
-sleep 1
+wait_for_event e1 freeze 10 || fail "e: writer e1 got no freeze"
 kill -9 "$create_pid"
 rc=0
 wait "$create_pid" 2>/dev/null || rc=$?
 forget_pid "$create_pid"
 expect_eq "e: the requester was killed" 137 "$rc"
-# the writer wakes after 3 s; the coordinator then finds its requester gone and aborts
+# the writer, released, answers; the coordinator then finds its requester gone and aborts
+kill -USR1 "${wpid[e1]}"
 check "e: the writers get abort" wait_for_event e1 abort 10
-sleep 2
+check "e: the other writer gets abort" wait_for_event e2 abort 10
+wait_writers
 check_counts e
 check_writable e
 check_writers e "" ""
@@ -562,20 +566,30 @@ stop_writers
 
 echo "== h. the write hold passes its limit"
 # A hold is usually shorter than any limit a user would set. Here a stuck client holds the last
-# volume's control socket (it connects while the writer is in freeze and sends nothing for 1.5 s),
-# so that volume's gate closes long after the others'; the set must fail on its 20 ms limit.
-start_writer h5 --hang-in freeze 1
+# volume's control socket (connected while the writer is in freeze, silent for 1.5 s), so that
+# volume's gate closes long after the others'; the set must fail on its 20 ms limit.
+start_writer h5 --hang-in freeze 60
 wait_writers
 "$SNAPFS" create --hold-timeout 0.02 "${all_mnts[@]}" >"$T/h5.out" 2>"$T/h5.err" &
 create_pid=$!
 _pids+=("$create_pid")
 wait_for_event h5 freeze 10 || fail "h: writer h5 got no freeze"
 python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(1.5)' \
-	"${src[NVOL]}/.snapfs/control"
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); open(sys.argv[2], "w").close()
+time.sleep(1.5)' "${src[NVOL]}/.snapfs/control" "$T/h5.connected" &
+stuck_pid=$!
+_pids+=("$stuck_pid")
+for ((i = 0; i < 100; i++)); do
+	[ -e "$T/h5.connected" ] && break
+	sleep 0.1
+done
+check "h: the stuck client connected" test -e "$T/h5.connected"
+kill -USR1 "${wpid[h5]}"
 rc=0
 wait "$create_pid" || rc=$?
 forget_pid "$create_pid"
+wait "$stuck_pid" || true
+forget_pid "$stuck_pid"
 expect_refused "h: a hold longer than --hold-timeout fails the set" h5 "hold.*limit of 20 ms"
 check_counts "h (hold limit)"
 check_writable "h-hold"

@@ -8,8 +8,9 @@
  *   testwriter --name N [--fail-in EVENT] [--hang-in EVENT SECONDS] [--log FILE] [--path P]...
  *
  * --fail-in EVENT fails that event with snap_writer_fail(w, -EIO, "told to fail in EVENT");
- * --hang-in EVENT SECONDS sleeps that long in it (a signal to stop ends the sleep) and then
- * succeeds. EVENT is one of identify, prepare-backup, prepare-snapshot, freeze, thaw,
+ * --hang-in EVENT SECONDS sleeps that long in it and then succeeds; a signal to stop ends the
+ * sleep, and so does SIGUSR1, which releases this hang and every later one (a test hangs a
+ * writer for long and releases it once it has seen what it waits for). EVENT is one of identify, prepare-backup, prepare-snapshot, freeze, thaw,
  * post-snapshot, backup-complete, abort, pre-restore and post-restore.
  *
  * Exit status: 0 after a stop, 1 when the coordinator refuses the writer or cannot be reached
@@ -46,7 +47,7 @@ static const char *const event_names[] = {
 };
 
 static struct snap_writer *the_writer;
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, released;
 
 static void on_stop(int sig)
 {
@@ -54,6 +55,12 @@ static void on_stop(int sig)
 	stopping = 1;
 	if (the_writer)
 		snap_writer_stop(the_writer);
+}
+
+static void on_release(int sig)
+{
+	(void)sig;
+	released = 1;
 }
 
 static bool is_event_name(const char *s)
@@ -94,14 +101,28 @@ static void log_event(const struct options *o, const struct snap_event *ev)
 	(void)close(fd);
 }
 
-/* Sleep s seconds, or less when told to stop. */
+/*
+ * Sleep s seconds, or less when told to stop or released. In steps of 10 ms: the signal may be
+ * taken by another of the writer's threads, and so not interrupt this one's sleep.
+ */
 static void hang(double s)
 {
-	struct timespec left = { .tv_sec = (time_t)s,
-				 .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	const struct timespec step = { 0, 10 * 1000 * 1000 };
+	struct timespec now, end;
 
-	while (!stopping && nanosleep(&left, &left) < 0 && errno == EINTR)
-		;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)s;
+	end.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while (!stopping && !released) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		(void)nanosleep(&step, NULL);
+	}
 }
 
 /* Every callback: log the event, then fail it, hang in it, or let it succeed. */
@@ -212,6 +233,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_release;
+	(void)sigaction(SIGUSR1, &sa, NULL);
 	r = snap_writer_run(w);
 	the_writer = NULL;
 	if (r < 0)
