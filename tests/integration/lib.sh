@@ -224,6 +224,24 @@ sfs_umount() {
 	fi
 }
 
+# stuck_client SOCKET SECONDS: a client of the unix socket SOCKET that connects and says nothing
+# for SECONDS, in the background; returns once it is connected (or fails). Sets STUCK_PID.
+stuck_client() {
+	local flag i
+	flag=$(mktemp -u "$T/stuck.XXXXXX")
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])
+open(sys.argv[2], "w").close(); time.sleep(float(sys.argv[3]))' "$1" "$flag" "$2" &
+	STUCK_PID=$!
+	_pids+=("$STUCK_PID")
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$flag" ] && return 0
+		sleep 0.1
+	done
+	fail "a client could not connect to '$1'"
+	return 1
+}
+
 # finish: the closing line; exit status says whether every check passed.
 finish() {
 	echo "$(basename "$0"): ${_failures} failed"

@@ -574,22 +574,13 @@ wait_writers
 create_pid=$!
 _pids+=("$create_pid")
 wait_for_event h5 freeze 10 || fail "h: writer h5 got no freeze"
-python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); open(sys.argv[2], "w").close()
-time.sleep(1.5)' "${src[NVOL]}/.snapfs/control" "$T/h5.connected" &
-stuck_pid=$!
-_pids+=("$stuck_pid")
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/h5.connected" ] && break
-	sleep 0.1
-done
-check "h: the stuck client connected" test -e "$T/h5.connected"
+stuck_client "${src[NVOL]}/.snapfs/control" 1.5
 kill -USR1 "${wpid[h5]}"
 rc=0
 wait "$create_pid" || rc=$?
 forget_pid "$create_pid"
-wait "$stuck_pid" || true
-forget_pid "$stuck_pid"
+wait "$STUCK_PID" || true
+forget_pid "$STUCK_PID"
 expect_refused "h: a hold longer than --hold-timeout fails the set" h5 "hold.*limit of 20 ms"
 check_counts "h (hold limit)"
 check_writable "h-hold"

@@ -231,21 +231,12 @@ expect_eq "no snapshot from the second line" 0 "$(nsnaps "$mnt")"
 expect_eq "get one" "prop maxsize 1G
 ok" "$(raw "$sock" 'get maxsize\n')"
 # a client that connects and says nothing holds the daemon up to its timeout, no longer
-python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])
-open(sys.argv[2], "w").close(); time.sleep(30)' "$sock" "$T/silent.connected" &
-silent=$!
-_pids+=("$silent")
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/silent.connected" ] && break
-	sleep 0.1
-done
-check "the silent client connected" test -e "$T/silent.connected"
+stuck_client "$sock" 30
 start=$(date +%s)
 check "a silent client delays the next one only" quiet "$SNAPFS" list shadows -H "$mnt"
 took=$(($(date +%s) - start))
 check "... by its timeout (5 s), no less, no more: $took s" test "$took" -ge 3 -a "$took" -le 10
-kill "$silent" 2>/dev/null || true
+kill "$STUCK_PID" 2>/dev/null || true
 check "the daemon still serves" quiet "$SNAPFS" get maxsize "$mnt"
 check "the volume still works" test "$(head -c 4 "$mnt/old" | wc -c)" -eq 4
 
