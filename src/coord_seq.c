@@ -4,7 +4,8 @@
  *
  *   prepare-backup, prepare-snapshot, freeze   to every writer of the session, each event sent
  *                                              to all at once, answers awaited until the
- *                                              freeze limit
+ *                                              freeze limit; before freeze, a wait into the
+ *                                              second after the volumes' newest snapshots
  *   hold                                       each volume flushed (syncfs on its mount), then
  *                                              every write gate closed, all at once
  *   commit                                     every volume records its snapshot; the hold
@@ -374,6 +375,39 @@ static int volumes_hold(struct session *s, long long *ret_held_at, char *msg, si
 	return r;
 }
 
+/*
+ * Sleep, before the writers freeze, into the second after every volume's newest snapshot. A
+ * volume takes at most one snapshot a second (browse names are per second) and its daemon
+ * waits for a fresh second before its gate closes; in a set, that wait would come while the
+ * other volumes are held already, holding them up to a second. A volume that does not answer
+ * here is left to the hold, which reports it.
+ */
+static void volumes_wait_second(struct session *s)
+{
+	long long newest = -1, created;
+	struct timespec now, left;
+
+	for (size_t i = 0; i < s->n_vol; i++) {
+		struct control_reply rep;
+
+		if (control_request(&s->vol[i].v, "list", &rep) == 0 && !rep.err)
+			for (size_t j = 0; j < rep.n; j++)
+				if (sscanf(rep.lines[j], "snap %*s %*s %*s %lld", &created) == 1 &&
+				    created > newest)
+					newest = created;
+		control_reply_release(&rep);
+	}
+	if (newest < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((long long)now.tv_sec != newest / 1000000000LL)
+		return; /* a second of its own already; or a clock set back, left to the daemons */
+	left.tv_sec = 0;
+	left.tv_nsec = 1000000000L - now.tv_nsec;
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+}
+
 /* Hold every volume, then commit each. 0, or a failure with msg naming the volume. */
 static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 {
@@ -682,6 +716,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		r = -ECONNRESET;
 	}
 	if (r == 0) {
+		volumes_wait_second(s);
 		body = volumes_body(s, false, &len);
 		r = body ? writers_event(s, "freeze", body, len, "waiting-for-thaw", msg, msglen)
 			 : out_of_memory(msg, msglen);

@@ -11,7 +11,8 @@
 #   b  a writer fails in freeze          c  a writer hangs in freeze past --freeze-timeout
 #   d  a volume unmounted mid-sequence   e  the requester killed mid-sequence
 #   f  refused sets: a volume twice, no volume, 65 volumes
-#   g  four sets of disjoint pairs at once, then two that share a volume
+#   g  four sets of disjoint pairs at once, then two that share a volume, then a set right
+#      after a snapshot of one of its volumes
 #   h  failures in thaw and post-snapshot, the hold limit, a writer that dies, a BCD that
 #      cannot be written, an excluded writer
 #   i  the service stopped (SIGTERM) while a set is under way, eight rounds (a race)
@@ -526,6 +527,26 @@ want_snaps[2]=$((want_snaps[2] + 1))
 want_snaps[3]=$((want_snaps[3] + 1))
 check_counts "g (overlapping)"
 check_writers "g (overlapping)" "" ""
+# a set right after a snapshot of one of its volumes, in the same second: it waits for the next
+# second (browse names are per second) before the writers freeze, not with the gates closed
+start_writer g3 --log-times
+wait_writers
+run_create g6 -H "${mnt[3]}"
+expect_eq "g: a snapshot of volume 3" "0 " "$rc $(cat "$T/g6.err")"
+run_create g7 -H "${mnt[3]}" "${mnt[4]}"
+expect_eq "g: a set of volumes 3 and 4 right after it" "0 " "$rc $(cat "$T/g7.err")"
+browse=$(cut -f3 "$T/g6.out")
+when=${browse#@GMT-} # YYYY.MM.DD-HH.MM.SS
+day=${when%%-*}
+when=${when#*-}
+snap_s=$(date -u -d "${day//./-} ${when//./:}" +%s)
+freeze_ns=$(awk -v s="$(cut -f2 "$T/g7.out" | head -1)" '$1 == "freeze" && $2 == s { print $3 }' \
+	"$T/g3.log")
+check "g: the set's freeze ($freeze_ns ns) came in a second after the snapshot ($browse)" \
+	test "${freeze_ns:-0}" -ge "$(((snap_s + 1) * 1000000000))"
+want_snaps[3]=$((want_snaps[3] + 2))
+want_snaps[4]=$((want_snaps[4] + 1))
+check_counts "g (one second)"
 stop_writers
 duration[g]=$(($(now_ms) - start))
 

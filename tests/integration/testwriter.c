@@ -5,13 +5,15 @@
  * 'EVENT SET_ID' ('-' when the event has no set id yet), before the event is acted on; so a
  * test reads there which events came, in which order, for which set.
  *
- *   testwriter --name N [--fail-in EVENT] [--hang-in EVENT SECONDS] [--log FILE] [--path P]...
+ *   testwriter --name N [--fail-in EVENT] [--hang-in EVENT SECONDS] [--log FILE] [--log-times]
+ *              [--path P]...
  *
  * --fail-in EVENT fails that event with snap_writer_fail(w, -EIO, "told to fail in EVENT");
  * --hang-in EVENT SECONDS sleeps that long in it and then succeeds; a signal to stop ends the
  * sleep, and so does SIGUSR1, which releases this hang and every later one (a test hangs a
  * writer for long and releases it once it has seen what it waits for). EVENT is one of identify, prepare-backup, prepare-snapshot, freeze, thaw,
- * post-snapshot, backup-complete, abort, pre-restore and post-restore.
+ * post-snapshot, backup-complete, abort, pre-restore and post-restore. --log-times adds a third
+ * word to each log line: when the event came, in nanoseconds since the epoch.
  *
  * Exit status: 0 after a stop, 1 when the coordinator refuses the writer or cannot be reached
  * (its message on stderr), 2 for bad arguments.
@@ -36,6 +38,7 @@ struct options {
 	const char *hang_in;
 	double hang_s;
 	const char *log;
+	bool log_times;
 	const char *paths[MAX_PATHS];
 	size_t n_paths;
 };
@@ -74,7 +77,7 @@ static bool is_event_name(const char *s)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: testwriter --name N [--fail-in EVENT] [--hang-in EVENT SECONDS] "
-		     "[--log FILE] [--path P]...\n"
+		     "[--log FILE] [--log-times] [--path P]...\n"
 		     "EVENT: identify, prepare-backup, prepare-snapshot, freeze, thaw, "
 		     "post-snapshot, backup-complete or abort\n");
 }
@@ -82,13 +85,18 @@ static void usage(FILE *out)
 /* Append 'EVENT SET_ID' to the log with one write, so that lines never interleave. */
 static void log_event(const struct options *o, const struct snap_event *ev)
 {
-	char line[256];
+	char line[256], when[32] = "";
+	struct timespec now;
 	int fd, n;
 
 	if (!o->log)
 		return;
-	n = snprintf(line, sizeof(line), "%s %s\n", ev->name,
-		     ev->set_id && *ev->set_id ? ev->set_id : "-");
+	if (o->log_times) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(when, sizeof(when), " %lld%09ld", (long long)now.tv_sec, now.tv_nsec);
+	}
+	n = snprintf(line, sizeof(line), "%s %s%s\n", ev->name,
+		     ev->set_id && *ev->set_id ? ev->set_id : "-", when);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -167,6 +175,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 		} else if (strcmp(a, "--log") == 0 && has1) {
 			o->log = argv[++i];
+		} else if (strcmp(a, "--log-times") == 0) {
+			o->log_times = true;
 		} else if (strcmp(a, "--path") == 0 && has1) {
 			if (o->n_paths == MAX_PATHS) {
 				fprintf(stderr, "testwriter: at most %d paths\n", MAX_PATHS);
