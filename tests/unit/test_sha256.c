@@ -1,8 +1,10 @@
 /* Unit tests of sha256.c against the FIPS 180-4 / NIST example vectors. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -107,9 +109,85 @@ static void test_sha256_bytewise_matches_whole(void **state)
 	}
 }
 
+/* Pseudo-random bytes (xorshift), the same for the same seed. */
+static void fill(uint8_t *buf, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		buf[i] = (uint8_t)seed;
+	}
+}
+
+static void digest_with(bool portable, const uint8_t *data, size_t len, uint8_t out[SHA256_SIZE])
+{
+	struct sha256 ctx;
+
+	sha256_use_portable(portable);
+	sha256_init(&ctx);
+	sha256_update(&ctx, data, len);
+	sha256_final(&ctx, out);
+}
+
+/* The CPU's instructions and the portable code agree on every length up to 16 blocks and more,
+ * and on 4 MiB in pieces that start at odd offsets. */
+static void test_sha256_implementations_agree(void **state)
+{
+	static uint8_t data[4 << 20];
+	uint8_t a[SHA256_SIZE], b[SHA256_SIZE];
+
+	fill(data, sizeof(data), 12345);
+	for (size_t len = 0; len <= 1100; len++) {
+		digest_with(false, data + len % 7, len, a);
+		digest_with(true, data + len % 7, len, b);
+		assert_memory_equal(a, b, SHA256_SIZE);
+	}
+	digest_with(false, data, sizeof(data), a);
+	digest_with(true, data, sizeof(data), b);
+	assert_memory_equal(a, b, SHA256_SIZE);
+	sha256_use_portable(false);
+}
+
+/* Where the CPU has the SHA extensions (as /proc/cpuinfo says), they are what is used. */
+static void test_sha256_uses_the_cpu(void **state)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool sha = false;
+
+	assert_non_null(f);
+	while (!sha && fgets(line, sizeof(line), f))
+		if (strncmp(line, "flags", 5) == 0)
+			sha = strstr(line, " sha_ni") && strstr(line, " sse4_1") && strstr(line, " ssse3");
+	fclose(f);
+	sha256_use_portable(false);
+#if defined(__x86_64__)
+	assert_string_equal(sha256_impl(), sha ? "x86-sha" : "portable");
+#else
+	assert_string_equal(sha256_impl(), "portable");
+#endif
+	sha256_use_portable(true);
+	assert_string_equal(sha256_impl(), "portable");
+	sha256_use_portable(false);
+}
+
+static int with_portable(void **state)
+{
+	sha256_use_portable(true);
+	return 0;
+}
+
+static int with_default(void **state)
+{
+	sha256_use_portable(false);
+	return 0;
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	/* the vectors, once with what the CPU offers and once with the portable code */
+	const struct CMUnitTest vectors[] = {
 		cmocka_unit_test(test_sha256_empty),
 		cmocka_unit_test(test_sha256_abc),
 		cmocka_unit_test(test_sha256_448_bits),
@@ -117,6 +195,16 @@ int main(void)
 		cmocka_unit_test(test_sha256_million_a_in_odd_pieces),
 		cmocka_unit_test(test_sha256_bytewise_matches_whole),
 	};
+	const struct CMUnitTest both[] = {
+		cmocka_unit_test(test_sha256_implementations_agree),
+		cmocka_unit_test(test_sha256_uses_the_cpu),
+	};
+	int failed = 0;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("sha256 (default)", vectors, with_default,
+					      with_default);
+	failed += cmocka_run_group_tests_name("sha256 (portable)", vectors, with_portable,
+					      with_default);
+	failed += cmocka_run_group_tests(both, NULL, NULL);
+	return failed;
 }
