@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-snapfs=$PWD/$build/cli/snapfs
+case $build in /*) snapfs=$build/cli/snapfs ;; *) snapfs=$PWD/$build/cli/snapfs ;; esac
 mb=${ADMINBENCH_MB:-512}
 files=${ADMINBENCH_FILES:-2000}
 rounds=${ADMINBENCH_ROUNDS:-3}
