@@ -36,6 +36,9 @@
  *                         snap ID SET_ID EPOCH CREATED_NS BROWSE DIFF_BYTES KIND  (one each;
  *                         KIND: journal, or tree for a snapshot kept as a whole tree)
  *                         ok
+ *   newest              when the newest snapshot was created (0 when there is none), without
+ *                       the byte counts that make 'list' a pass over the diff area
+ *                         ok CREATED_NS
  *   delete ID           delete one snapshot (err ENOENT for an unknown id)
  *                         ok 1
  *   delete-oldest       delete the oldest snapshot (err ENOENT when there is none)
@@ -339,6 +342,23 @@ static void do_list(struct sfs_control *c, struct reply *rp)
 	free(a.v);
 }
 
+static void do_newest(struct sfs_control *c, struct reply *rp)
+{
+	struct sfs_snap_array a = { 0 };
+	long long newest = 0;
+	int r = list_snapshots(c->eng, &a, false);
+
+	if (r < 0) {
+		reply_err(rp, r, "cannot list the snapshots: %s", strerror(-r));
+	} else {
+		for (size_t i = 0; i < a.n; i++)
+			if (a.v[i].created_ns > newest)
+				newest = a.v[i].created_ns;
+		reply_add(rp, "ok %lld\n", newest);
+	}
+	free(a.v);
+}
+
 static void do_delete(struct sfs_control *c, const char *id, struct reply *rp)
 {
 	int r;
@@ -519,6 +539,8 @@ static void serve_line(struct sfs_control *c, char *line, struct reply *rp)
 		do_create(c, args, rp);
 	} else if (strcmp(line, "list") == 0 && !args) {
 		do_list(c, rp);
+	} else if (strcmp(line, "newest") == 0 && !args) {
+		do_newest(c, rp);
 	} else if (strcmp(line, "delete") == 0 && args) {
 		do_delete(c, args, rp);
 	} else if (strcmp(line, "delete-oldest") == 0 && !args) {
@@ -531,7 +553,8 @@ static void serve_line(struct sfs_control *c, char *line, struct reply *rp)
 		do_get(c, args, rp);
 	} else if (strcmp(line, "set") == 0) {
 		do_set(c, args, rp);
-	} else if (strcmp(line, "list") == 0 || strcmp(line, "delete") == 0 ||
+	} else if (strcmp(line, "list") == 0 || strcmp(line, "newest") == 0 ||
+		   strcmp(line, "delete") == 0 ||
 		   strcmp(line, "delete-oldest") == 0 || strcmp(line, "delete-all") == 0) {
 		reply_err(rp, -EINVAL, "malformed request: wrong arguments to '%s'", line);
 	} else {

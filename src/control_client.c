@@ -123,7 +123,7 @@ int control_volume_list(struct control_volume **ret)
  * through a descriptor on the state directory (/proc/self/fd/N/control). Returns the
  * connected socket or a negative errno.
  */
-static int connect_volume(const struct control_volume *v)
+static int connect_volume(const struct control_volume *v, unsigned timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, dirfd = -1, r, n;
@@ -144,6 +144,13 @@ static int connect_volume(const struct control_volume *v)
 	if (fd < 0) {
 		r = -errno;
 		goto out_close_dir;
+	}
+	if (timeout_ms) { /* for connect (a full backlog), sends and reads alike */
+		struct timeval tv = { .tv_sec = timeout_ms / 1000,
+				      .tv_usec = (timeout_ms % 1000) * 1000 };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
@@ -293,16 +300,21 @@ static int exchange(int fd, const char *line, struct control_reply *ret)
 	return r;
 }
 
+int control_request_within(const struct control_volume *v, const char *line, unsigned ms,
+			   struct control_reply *ret)
+{
+	int fd, r;
+
+	*ret = (struct control_reply){ 0 };
+	fd = connect_volume(v, ms);
+	r = fd < 0 ? fd : exchange(fd, line, ret);
+	return r == -EAGAIN || r == -EWOULDBLOCK ? -ETIMEDOUT : r;
+}
+
 int control_request(const struct control_volume *v, const char *line,
 		    struct control_reply *ret)
 {
-	int fd;
-
-	*ret = (struct control_reply){ 0 };
-	fd = connect_volume(v);
-	if (fd < 0)
-		return fd;
-	return exchange(fd, line, ret);
+	return control_request_within(v, line, 0, ret);
 }
 
 void control_reply_release(struct control_reply *r)
@@ -345,7 +357,7 @@ int control_hold(const struct control_volume *v, const char *set_id, unsigned ms
 	int fd, r;
 
 	*ret = (struct control_reply){ 0 };
-	fd = connect_volume(v);
+	fd = connect_volume(v, 0);
 	if (fd < 0)
 		return fd;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

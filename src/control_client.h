@@ -51,6 +51,9 @@ struct control_reply {
  */
 int control_request(const struct control_volume *v, const char *line,
 		    struct control_reply *ret);
+/* The same, given up after ms milliseconds of waiting to connect, send or read (-ETIMEDOUT). */
+int control_request_within(const struct control_volume *v, const char *line, unsigned ms,
+			   struct control_reply *ret);
 void control_reply_release(struct control_reply *r);
 
 /*

@@ -40,6 +40,7 @@
 #include "xmldoc.h"
 
 #define PREPARE_WAIT_MS 60000 /* a volume's flush of SRC before its gate closes */
+#define WAIT_ASK_MS 2000      /* the volumes' answers to 'newest', all together */
 #define MAX_SELECTED 1024
 #define MAX_EXCLUDED 256
 
@@ -379,32 +380,30 @@ static int volumes_hold(struct session *s, long long *ret_held_at, char *msg, si
  * Sleep, before the writers freeze, into the second after every volume's newest snapshot. A
  * volume takes at most one snapshot a second (browse names are per second) and its daemon
  * waits for a fresh second before its gate closes; in a set, that wait would come while the
- * other volumes are held already, holding them up to a second. A volume that does not answer
- * here is left to the hold, which reports it.
+ * other volumes are held already, holding them up to a second. The volumes get WAIT_ASK_MS in
+ * all to answer; one that does not is left to the hold, which reports it.
  */
 static void volumes_wait_second(struct session *s)
 {
-	long long newest = -1, created;
-	struct timespec now, left;
+	long long deadline = ipc_now_ms() + WAIT_ASK_MS, newest = 0, created;
+	struct timespec now, at;
 
 	for (size_t i = 0; i < s->n_vol; i++) {
+		long long left = deadline - ipc_now_ms();
 		struct control_reply rep;
 
-		if (control_request(&s->vol[i].v, "list", &rep) == 0 && !rep.err)
-			for (size_t j = 0; j < rep.n; j++)
-				if (sscanf(rep.lines[j], "snap %*s %*s %*s %lld", &created) == 1 &&
-				    created > newest)
-					newest = created;
+		if (left <= 0)
+			break;
+		if (control_request_within(&s->vol[i].v, "newest", (unsigned)left, &rep) == 0 &&
+		    !rep.err && sscanf(rep.rest, "%lld", &created) == 1 && created > newest)
+			newest = created;
 		control_reply_release(&rep);
 	}
-	if (newest < 0)
-		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if ((long long)now.tv_sec != newest / 1000000000LL)
+	if (newest <= 0 || (long long)now.tv_sec != newest / 1000000000LL)
 		return; /* a second of its own already; or a clock set back, left to the daemons */
-	left.tv_sec = 0;
-	left.tv_nsec = 1000000000L - now.tv_nsec;
-	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+	at = (struct timespec){ .tv_sec = now.tv_sec + 1 };
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
 		;
 }
 

@@ -167,7 +167,7 @@ static bool fast(void)
 static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t nblocks)
 {
 #ifdef HAVE_X86_SHA
-	if (fast()) {
+	if (nblocks > 0 && fast()) {
 		compress_x86(h, p, nblocks);
 		return;
 	}
@@ -183,13 +183,7 @@ const char *sha256_impl(void)
 
 void sha256_use_portable(bool on)
 {
-	int v = 0;
-
-#ifdef HAVE_X86_SHA
-	v = !on && cpu_has_sha();
-#endif
-	(void)on;
-	__atomic_store_n(&use_x86, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&use_x86, on ? 0 : -1, __ATOMIC_RELAXED);
 }
 
 void sha256_init(struct sha256 *ctx)

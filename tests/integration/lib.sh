@@ -225,7 +225,8 @@ sfs_umount() {
 }
 
 # stuck_client SOCKET SECONDS: a client of the unix socket SOCKET that connects and says nothing
-# for SECONDS, in the background; returns once it is connected (or fails). Sets STUCK_PID.
+# for SECONDS, in the background; returns once it is connected (or counts a failure). Sets
+# STUCK_PID.
 stuck_client() {
 	local flag i
 	flag=$(mktemp -u "$T/stuck.XXXXXX")
@@ -236,10 +237,10 @@ open(sys.argv[2], "w").close(); time.sleep(float(sys.argv[3]))' "$1" "$flag" "$2
 	_pids+=("$STUCK_PID")
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$flag" ] && return 0
+		kill -0 "$STUCK_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	fail "a client could not connect to '$1'"
-	return 1
 }
 
 # finish: the closing line; exit status says whether every check passed.

@@ -228,6 +228,15 @@ expect_eq "oversized line" "err 90 malformed request: longer than 4096 bytes" \
 expect_eq "line ended by EOF" "ok" "$(raw "$sock" 'list')"
 expect_eq "only the first line counts" "ok" "$(raw "$sock" 'list\ncreate\n')"
 expect_eq "no snapshot from the second line" 0 "$(nsnaps "$mnt")"
+expect_eq "newest, with no snapshot" "ok 0" "$(raw "$sock" 'newest\n')"
+expect_eq "newest takes no argument" "err 22 malformed request: wrong arguments to 'newest'" \
+	"$(raw "$sock" 'newest now\n')"
+raw "$sock" 'create\n' >/dev/null
+raw "$sock" 'create\n' >/dev/null
+expect_eq "newest: the later of two snapshots" \
+	"ok $(raw "$sock" 'list\n' | awk '$1 == "snap" { print $5 }' | sort -n | tail -1)" \
+	"$(raw "$sock" 'newest\n')"
+raw "$sock" 'delete-all\n' >/dev/null
 expect_eq "get one" "prop maxsize 1G
 ok" "$(raw "$sock" 'get maxsize\n')"
 # a client that connects and says nothing holds the daemon up to its timeout, no longer
@@ -237,6 +246,8 @@ check "a silent client delays the next one only" quiet "$SNAPFS" list shadows -H
 took=$(($(date +%s) - start))
 check "... by its timeout (5 s), no less, no more: $took s" test "$took" -ge 3 -a "$took" -le 10
 kill "$STUCK_PID" 2>/dev/null || true
+wait "$STUCK_PID" 2>/dev/null || true
+forget_pid "$STUCK_PID"
 check "the daemon still serves" quiet "$SNAPFS" get maxsize "$mnt"
 check "the volume still works" test "$(head -c 4 "$mnt/old" | wc -c)" -eq 4
 
