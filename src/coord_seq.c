@@ -222,17 +222,24 @@ static void writers_release(struct session *s)
 
 /* ---- volumes ---------------------------------------------------------------------------- */
 
-/* Flush the kernel's dirty pages of the mount, so that the daemon has them before its hold. */
+/*
+ * Flush the kernel's dirty pages of the mount, so that the daemon has them before its hold.
+ * syncfs() also reports a write-back that failed meanwhile, of any file: a page of a file
+ * deleted under it, say (the daemon answers ESTALE). That error is the writing application's,
+ * which its own fsync() or close() reports; it does not make the volume's snapshot wrong, so
+ * it is logged, not a reason to fail the set. A volume that is gone fails at its hold.
+ */
 static int flush_mount(const struct svolume *v)
 {
-	int fd = open(v->v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	int fd = open(v->v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	if (syncfs(fd) < 0)
-		r = -errno;
+		snap_log(LOG_WARNING, "volume '%s': a write-back failed while flushing: %s",
+			 v->v.mnt, strerror(errno));
 	(void)close(fd);
-	return r;
+	return 0;
 }
 
 /* Whether the volume v holds a snapshot of the session's set: then it is v's, committed. */
