@@ -272,7 +272,7 @@ static int create_in_set(int argc, char **argv)
 	struct control_volume v;
 	struct control_reply rep;
 	bool tabs = false;
-	int fd, n, i;
+	int r, wb_err, n, i;
 
 	for (i = 1; i < argc; i++) {
 		const char *val;
@@ -305,17 +305,15 @@ static int create_in_set(int argc, char **argv)
 	}
 	if (find_volume("create", mnt, &v) < 0)
 		return EXIT_FAILURE;
-	/* the kernel's writeback cache holds writes the daemon has not seen yet; a write-back
-	 * that failed meanwhile is its application's error, not the snapshot's (coord_seq.c) */
-	fd = open(v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "snapfs create: cannot flush '%s': %s\n", mnt, strerror(errno));
+	/* the kernel's writeback cache holds writes the daemon has not seen yet */
+	r = control_volume_flush(&v, &wb_err);
+	if (r < 0) {
+		fprintf(stderr, "snapfs create: cannot flush '%s': %s\n", mnt, strerror(-r));
 		return EXIT_FAILURE;
 	}
-	if (syncfs(fd) < 0)
+	if (wb_err)
 		fprintf(stderr, "snapfs create: warning: a write-back to '%s' failed while "
-			"flushing: %s\n", mnt, strerror(errno));
-	(void)close(fd);
+			"flushing: %s\n", mnt, strerror(wb_err));
 	if (set_id)
 		snprintf(line, sizeof(line), "create %s", set_id);
 	else

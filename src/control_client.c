@@ -118,6 +118,19 @@ int control_volume_list(struct control_volume **ret)
 	return (int)l.n;
 }
 
+int control_volume_flush(const struct control_volume *v, int *wb_err)
+{
+	int fd = open(v->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*wb_err = 0;
+	if (fd < 0)
+		return -errno;
+	if (syncfs(fd) < 0)
+		*wb_err = errno;
+	(void)close(fd);
+	return 0;
+}
+
 /*
  * Connect to the control socket of v: by its path when it fits into sun_path, otherwise
  * through a descriptor on the state directory (/proc/self/fd/N/control). Returns the

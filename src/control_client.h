@@ -35,6 +35,16 @@ int control_volume_find(const char *mnt, struct control_volume *ret);
  */
 int control_volume_list(struct control_volume **ret);
 
+/*
+ * Flush the kernel's dirty pages of v's mount (syncfs), so that its daemon has them before a
+ * snapshot. Returns 0, or the negative errno of opening the mount. syncfs() also reports a
+ * write-back that failed meanwhile, of any file (a page of a file deleted under it, say: the
+ * daemon answers ESTALE). That error is the writing application's, which its own fsync()
+ * reports, and does not make a snapshot wrong: it goes to *wb_err (0 when none) for the caller
+ * to mention, not to fail on.
+ */
+int control_volume_flush(const struct control_volume *v, int *wb_err);
+
 /* A reply: its data lines, then the final 'ok' or 'err' line, taken apart. */
 struct control_reply {
 	char **lines;    /* data lines without their '\n', heap */

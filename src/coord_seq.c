@@ -24,7 +24,6 @@
 #include "coord_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -222,26 +221,6 @@ static void writers_release(struct session *s)
 
 /* ---- volumes ---------------------------------------------------------------------------- */
 
-/*
- * Flush the kernel's dirty pages of the mount, so that the daemon has them before its hold.
- * syncfs() also reports a write-back that failed meanwhile, of any file: a page of a file
- * deleted under it, say (the daemon answers ESTALE). That error is the writing application's,
- * which its own fsync() or close() reports; it does not make the volume's snapshot wrong, so
- * it is logged, not a reason to fail the set. A volume that is gone fails at its hold.
- */
-static int flush_mount(const struct svolume *v)
-{
-	int fd = open(v->v.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (syncfs(fd) < 0)
-		snap_log(LOG_WARNING, "volume '%s': a write-back failed while flushing: %s",
-			 v->v.mnt, strerror(errno));
-	(void)close(fd);
-	return 0;
-}
-
 /* Whether the volume v holds a snapshot of the session's set: then it is v's, committed. */
 static void find_in_set(struct session *s, struct svolume *v)
 {
@@ -423,12 +402,17 @@ static int volumes_snapshot(struct session *s, char *msg, size_t msglen)
 	for (size_t i = 0; i < s->n_vol; i++) {
 		struct svolume *v = &s->vol[i];
 
-		r = flush_mount(v);
+		int wb_err;
+
+		r = control_volume_flush(&v->v, &wb_err);
 		if (r < 0) {
 			snprintf(msg, msglen, "volume '%s': cannot flush: %s", v->v.mnt,
 				 strerror(-r));
 			return r;
 		}
+		if (wb_err)
+			snap_log(LOG_WARNING, "volume '%s': a write-back failed while flushing: %s",
+				 v->v.mnt, strerror(wb_err));
 	}
 	r = volumes_hold(s, &held_at, msg, msglen);
 	if (r < 0)

@@ -11,9 +11,10 @@
  * --fail-in EVENT fails that event with snap_writer_fail(w, -EIO, "told to fail in EVENT");
  * --hang-in EVENT SECONDS sleeps that long in it and then succeeds; a signal to stop ends the
  * sleep, and so does SIGUSR1, which releases this hang and every later one (a test hangs a
- * writer for long and releases it once it has seen what it waits for). EVENT is one of identify, prepare-backup, prepare-snapshot, freeze, thaw,
- * post-snapshot, backup-complete, abort, pre-restore and post-restore. --log-times adds a third
- * word to each log line: when the event came, in nanoseconds since the epoch.
+ * writer for long and releases it once it has seen what it waits for). EVENT is one of
+ * identify, prepare-backup, prepare-snapshot, freeze, thaw, post-snapshot, backup-complete,
+ * abort, pre-restore and post-restore. --log-times adds a third word to each log line: when the
+ * event came, in nanoseconds since the epoch.
  *
  * Exit status: 0 after a stop, 1 when the coordinator refuses the writer or cannot be reached
  * (its message on stderr), 2 for bad arguments.
@@ -116,18 +117,14 @@ static void log_event(const struct options *o, const struct snap_event *ev)
 static void hang(double s)
 {
 	const struct timespec step = { 0, 10 * 1000 * 1000 };
-	struct timespec now, end;
+	struct timespec now;
+	double end;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)s;
-	end.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end = (double)now.tv_sec + (double)now.tv_nsec / 1e9 + s;
 	while (!stopping && !released) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+		if ((double)now.tv_sec + (double)now.tv_nsec / 1e9 >= end)
 			break;
 		(void)nanosleep(&step, NULL);
 	}
