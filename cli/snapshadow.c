@@ -187,14 +187,13 @@ static char *expand(const char *word)
 
 /* ---- words ------------------------------------------------------------------------------- */
 
-/*
- * Split line into words at blanks; "..." keeps blanks in a word; '#' outside quotes starts a
- * comment. Each word expanded. Returns the count, or -1 after fail().
- */
-static int split(char *line, char **w)
+/* split()'s work; w[] is NULL-terminated after each word, so that a failure can free it. */
+static int split_words(char *line, char **w)
 {
 	int n = 0;
 	char *p = line;
+
+	w[0] = NULL;
 
 	while (*p) {
 		char *start, *dst;
@@ -222,8 +221,22 @@ static int split(char *line, char **w)
 		w[n] = expand(start);
 		if (!w[n])
 			return -1;
-		n++;
+		w[++n] = NULL;
 	}
+	return n;
+}
+
+/*
+ * Split line into words at blanks; "..." keeps blanks in a word; '#' outside quotes starts a
+ * comment. Each word expanded. Returns the count, or -1 after fail() with nothing to free.
+ */
+static int split(char *line, char **w)
+{
+	int n = split_words(line, w);
+
+	if (n < 0)
+		for (int i = 0; w[i]; i++)
+			free(w[i]);
 	return n;
 }
 

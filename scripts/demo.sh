@@ -52,7 +52,7 @@ run cat "$demo/mnt/.snapshots/$snap/report.txt"
 run ls -la "$demo/mnt/.snapshots/$snap/notes"
 echo "\$ echo 'try' > $demo/mnt/.snapshots/$snap/report.txt"
 echo try 2>&1 >"$demo/mnt/.snapshots/$snap/report.txt" || true
-id=$("$snapfs" list shadows -H "$demo/mnt" | head -1 | cut -f1)
+id=$("$snapfs" list shadows -H "$demo/mnt" | sed -n 1p | cut -f1)
 echo "# revert: the volume becomes the snapshot again, and the state it leaves is kept too"
 run "$snapfs" revert "$id"
 run cat "$demo/mnt/report.txt"

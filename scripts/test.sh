@@ -19,8 +19,26 @@ if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" -Dwerror=true -Dtests=enabled ${SNAPFS_MESON_ARGS:-}
 fi
 ninja -C "$build"
+
+# In a sanitized build every report goes to a file, whatever the process's exit status (an error
+# path that leaks still exits 1) or where its stderr goes (a daemon's is discarded); any report
+# fails the run. In other builds nothing reads these variables.
+reports=$(mktemp -d /tmp/snapfs-sanitizers.XXXXXX)
+chmod 1777 "$reports"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_summary=1}:log_path=$reports/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}:log_path=$reports/ubsan
+
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || rc=$?
+if [ -n "$(ls -A "$reports")" ]; then
+	for f in "$reports"/*; do
+		echo "---- sanitizer report $f" >&2
+		cat "$f" >&2
+	done
+	echo "scripts/test.sh: $(ls "$reports" | wc -l) sanitizer report(s), above" >&2
+	rc=1
+fi
+rm -rf "$reports"
 python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0

@@ -1038,7 +1038,9 @@ static int64_t now_ns(void)
 
 /*
  * The hold: prepare waits for the next whole second when the newest snapshot was taken in
- * this one (browse names have whole seconds), flushes SRC, closes the gate and flushes again;
+ * this one (browse names have whole seconds; at most a second), flushes SRC, closes the gate
+ * and flushes again. A clock set back behind the newest snapshot is not waited for: commit
+ * then dates the snapshot a second after the newest, so creation times still ascend;
  * it returns with create_lock and the gate held. commit records the snapshot and opens the
  * gate; abort only opens it. The three run on one thread (the gate is a rwlock).
  */
@@ -1057,12 +1059,11 @@ int engine_snapshot_prepare(struct engine *e)
 	if (r < 0)
 		goto out;
 	sec = nw.count ? nw.created_ns / 1000000000LL : INT64_MIN;
-	while (e->clock() / 1000000000LL <= sec) {
-		int64_t wait = (sec + 1) * 1000000000LL - e->clock();
+	for (int64_t now = e->clock(); now / 1000000000LL == sec; now = e->clock()) {
+		int64_t wait = (sec + 1) * 1000000000LL - now;
 		struct timespec ts = { wait / 1000000000LL, wait % 1000000000LL };
 
-		if (wait > 0)
-			nanosleep(&ts, NULL);
+		nanosleep(&ts, NULL);
 	}
 	e->held_after_s = sec;
 	/*

@@ -150,7 +150,7 @@ for id in "$data_id" "$logs_id"; do
 		fail "imported $id differs: $(cat "$T/cmp.err")"
 	fi
 	# what is exposed is the import, not the original on the volume beside it
-	f=$(cd "$dir" && find . -type f | head -1)
+	f=$(cd "$dir" && find . -type f -print -quit)
 	expect_eq "the exposure of $id serves the imported tree" \
 		"$(stat -c %i "$T/state2/detached/$id/tree/$f")" "$(stat -c %i "$dir/$f")"
 done

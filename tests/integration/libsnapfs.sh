@@ -15,7 +15,7 @@ require_fuse
 root=$T/root
 meson install -C "$BUILD_ROOT" --destdir "$root" --no-rebuild --quiet >"$T/install.log" 2>&1 ||
 	{ cat "$T/install.log" >&2; fail "meson install into a staging root"; finish; }
-pc=$(find "$root" -name snapfs.pc | head -1)
+pc=$(find "$root" -name snapfs.pc -print -quit)
 check "the pkg-config file is installed" test -n "$pc"
 check "the headers are installed" test -f "$(find "$root" -path '*/include/snapfs/writer.h' |
 	head -1)"

@@ -74,7 +74,7 @@ same() {
 	else
 		fail "$1:"
 		cat "$T/err" >&2
-		diff "$2" "$T/now" | head -20 >&2
+		diff "$2" "$T/now" | head -20 >&2 || true
 	fi
 }
 

@@ -287,7 +287,7 @@ dd if=/dev/zero of="$mnt2/file" bs=4k count=2 conv=notrunc,fsync status=none
 bytes=$("$SNAPFS" list shadows -H "$mnt2" | cut -f6)
 check "after an overwrite it holds diff bytes ($bytes)" test "$bytes" -gt 0
 check "the diff area fills in --diff-area's directory" \
-	test -n "$(find "$T/da" -type f -size +0 | head -1)"
+	test -n "$(find "$T/da" -type f -size +0 -print -quit)"
 # a volume whose daemon cannot be reached: reported, the others still listed
 rm "$src2/.snapfs/control"
 rc=0

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,12 +27,14 @@ struct fx {
 	struct engine *e;
 };
 
+static int64_t clock_set_back; /* ns subtracted from fast_clock's readings */
+
 /* A clock that moves a second per reading, so snapshots need not wait for the next second. */
 static int64_t fast_clock(void)
 {
 	static int64_t t = 1700000000LL * 1000000000LL;
 
-	return t += 1000000000LL;
+	return (t += 1000000000LL) - clock_set_back;
 }
 
 static int open_engine(struct fx *f)
@@ -430,6 +433,49 @@ static void test_prepare_commit_abort(void **state)
 	assert_int_equal(nsnaps(f), 1);
 }
 
+/*
+ * Browse names have whole seconds. A snapshot in the same second as the newest waits for the
+ * next one; one after the clock was set back does not wait (it would wait an hour here) but is
+ * dated a second after the newest, so names stay distinct and creation times ascend.
+ */
+static void test_clock_set_back(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_snapshot a, b;
+	struct timespec now;
+	struct engine_params p = {
+		.src_fd = f->src_fd, .state_fd = f->state_fd, .state_path = f->state,
+		.chunk_size = 4096, .clock = fast_clock,
+	};
+	char msg[256];
+
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, NULL, false, &a), 0);
+	clock_set_back = 3600LL * 1000000000LL;
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, NULL, false, &b), 0);
+	clock_set_back = 0;
+	assert_int_equal(b.created_ns / 1000000000LL, a.created_ns / 1000000000LL + 1);
+	assert_string_not_equal(a.browse, b.browse);
+	assert_int_equal(nsnaps(f), 2);
+
+	/*
+	 * On the real clock, two holds in a row: the second waits into the next second, so it is
+	 * dated by the clock, not ahead of it.
+	 */
+	engine_close(f->e);
+	p.clock = NULL;
+	assert_int_equal(engine_open(&p, &f->e, msg, sizeof(msg)), 0);
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, NULL, false, &a), 0);
+	assert_int_equal(engine_snapshot_prepare(f->e), 0);
+	assert_int_equal(engine_snapshot_commit(f->e, NULL, false, &b), 0);
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &now), 0);
+	assert_true(b.created_ns / 1000000000LL > a.created_ns / 1000000000LL);
+	assert_true(b.created_ns <= now.tv_sec * 1000000000LL + now.tv_nsec);
+	assert_int_equal(nsnaps(f), 4);
+}
+
 static void test_full_filesystem_deletes_oldest(void **state)
 {
 	struct fx *f = *state;
@@ -471,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_orphans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_filesystem_deletes_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_commit_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_set_back, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
