@@ -30,12 +30,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}:log_pa
 
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || rc=$?
-if [ -n "$(ls -A "$reports")" ]; then
-	for f in "$reports"/*; do
+found=("$reports"/*)
+if [ -e "${found[0]}" ]; then
+	for f in "${found[@]}"; do
 		echo "---- sanitizer report $f" >&2
 		cat "$f" >&2
 	done
-	echo "scripts/test.sh: $(ls "$reports" | wc -l) sanitizer report(s), above" >&2
+	echo "scripts/test.sh: ${#found[@]} sanitizer report(s), above" >&2
 	rc=1
 fi
 rm -rf "$reports"

@@ -258,7 +258,6 @@ check "its record is gone" test ! -e "$registry/$id2"
 expect_eq "list exposed shows the persistent one only" "$id1	$T/e1	yes	yes	present" \
 	"$("$SNAPFS" list exposed -H)"
 stop_coordinator
-forget_pid "$SNAPFSD_PID"
 
 echo "== the end"
 refused "delete an exposed snapshot" "exposed" delete shadows --id "$id1"

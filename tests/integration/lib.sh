@@ -79,9 +79,13 @@ start_coordinator() {
 	exit 1
 }
 
+# stop_coordinator: SIGTERM to the one start_coordinator started, if it runs, and wait for it
 stop_coordinator() {
-	kill "$SNAPFSD_PID"
-	wait "$SNAPFSD_PID" || true
+	[ -n "${SNAPFSD_PID:-}" ] || return 0
+	kill "$SNAPFSD_PID" 2>/dev/null || true
+	wait "$SNAPFSD_PID" 2>/dev/null || true
+	forget_pid "$SNAPFSD_PID"
+	SNAPFSD_PID=
 }
 
 # wait_writer NAME: wait up to 5 s until a writer named NAME is registered; 1 if it is not.

@@ -17,8 +17,8 @@
 #      cannot be written, an excluded writer
 #   i  the service stopped (SIGTERM) while a set is under way, eight rounds (a race)
 #
-# Environment: SNAPFS, SNAPFSD (the coordinator, started here in the foreground in a runtime
-# directory of this test's own), TESTWRITER.
+# Environment: SNAPFS, SNAPFSD (the coordinator, which the test starts and stops itself, in the
+# runtime directory lib.sh gives it), TESTWRITER.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_fuse
@@ -26,7 +26,6 @@ require_fuse
 : "${TESTWRITER:?TESTWRITER must point at the testwriter binary}"
 
 NVOL=8
-export SNAPFS_RUNTIME_DIR=$T/run
 
 # ---- helpers ------------------------------------------------------------------------------------
 
@@ -202,34 +201,8 @@ all_events="prepare-backup prepare-snapshot freeze thaw post-snapshot backup-com
 
 # ---- set-up -------------------------------------------------------------------------------------
 
-# start_service: the coordinator, in the foreground, logging to $T/snapfsd.log
-start_service() {
-	local i
-	"$SNAPFSD" -f 2>>"$T/snapfsd.log" &
-	snapfsd_pid=$!
-	for i in $(seq 100); do
-		# (no client may start a coordinator of its own meanwhile)
-		SNAPFSD=/nonexistent "$SNAPFS" list writers -H >/dev/null 2>&1 && return 0
-		kill -0 "$snapfsd_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "FAIL: snapfsd did not start: $(cat "$T/snapfsd.log")" >&2
-	exit 1
-}
-
-# stop_service: stop it (SIGTERM) and wait for it
-stop_service() {
-	if [ -n "${snapfsd_pid:-}" ]; then
-		kill "$snapfsd_pid" 2>/dev/null || true
-		wait "$snapfsd_pid" 2>/dev/null || true
-		snapfsd_pid=
-	fi
-}
-
-mkdir -p "$SNAPFS_RUNTIME_DIR"
-start_service
-# the coordinator ends after the writers (at_exit runs once every pid of _pids has ended)
-at_exit stop_service
+own_coordinator
+start_coordinator
 
 src=()
 mnt=()
@@ -676,7 +649,7 @@ for round in 1 2 3 4 5 6 7 8; do
 	create_pid=$!
 	_pids+=("$create_pid")
 	wait_for_event "i$round" post-snapshot 10 || fail "i: writer i$round got no post-snapshot"
-	stop_service
+	stop_coordinator
 	rc=0
 	wait "$create_pid" || rc=$?
 	forget_pid "$create_pid"
@@ -696,12 +669,12 @@ for round in 1 2 3 4 5 6 7 8; do
 		"${want_snaps[7]} ${want_snaps[8]}" "$n7 $n8"
 	want_snaps[7]=$n7
 	want_snaps[8]=$n8
-	start_service
+	start_coordinator
 done
 duration[i]=$(($(now_ms) - start))
 
 echo "== the service"
-check "snapfsd still runs" kill -0 "$snapfsd_pid"
+check "snapfsd still runs" kill -0 "$SNAPFSD_PID"
 for c in a b c d e f g h i; do
 	echo "case $c: ${duration[$c]} ms"
 done

@@ -201,7 +201,7 @@ both_answered() {
 }
 check "both writers froze" wait_for 10 both_answered
 kill -KILL "$SNAPFSD_PID"
-{ wait "$SNAPFSD_PID"; } 2>/dev/null || true
+stop_coordinator
 rc=0
 wait "$creator" || rc=$?
 check "snapfs create fails" test "$rc" -ne 0

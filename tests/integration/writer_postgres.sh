@@ -195,8 +195,7 @@ for d in "${servers[@]}"; do
 	pg "$pgbin/pg_ctl" -D "$d" -m fast -w stop >/dev/null
 done
 pass "both servers stopped"
-kill "$SNAPFSD_PID"
-wait "$SNAPFSD_PID" || true
+stop_coordinator
 sfs_umount "$mnt"
 reached_end=1
 finish

@@ -236,8 +236,7 @@ rc=0
 wait "$writer" || rc=$?
 expect_eq "the writer exits 0 on SIGTERM" 0 "$rc"
 check "... saying so" grep -q "stopped$" "$T/writer.log"
-kill "$SNAPFSD_PID"
-wait "$SNAPFSD_PID" || true
+stop_coordinator
 sfs_umount "$mnt"
 reached_end=1
 finish
