@@ -216,20 +216,29 @@ static int write_record(const struct exposure *e, char *msg, size_t msglen)
 		r = -errno;
 		goto out_msg;
 	}
+	errno = EIO; /* a short write sets none */
 	if (write(fd, text, (size_t)len) != len || fsync(fd) < 0) {
-		r = errno ? -errno : -EIO;
+		r = -errno;
 		(void)close(fd);
 		goto out_unlink;
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0) {
 		r = -errno;
 		goto out_unlink;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "cannot write the record '%s': renaming '%s' over it: %s",
+			 path, tmp, strerror(-r));
+		(void)unlink(tmp);
+		return r;
 	}
 	return 0;
 out_unlink:
 	(void)unlink(tmp);
 out_msg:
-	snprintf(msg, msglen, "cannot write the record '%s': %s", path, strerror(-r));
+	snprintf(msg, msglen, "cannot write the record '%s' (through '%s'): %s", path, tmp,
+		 strerror(-r));
 	return r;
 }
 
@@ -531,7 +540,7 @@ static int mount_shadow(const struct admin_shadow *s, const char *real, bool per
 		return r;
 	}
 	r = expose_start(n.tree, real, s->id, start_timeout_ms(), &pid, msg, msglen);
-	if (r == -ETIMEDOUT && has_mount(&n))
+	if (r < 0 && has_mount(&n)) /* a daemon that mounted, then failed */
 		(void)unmount_dir(real, MNT_DETACH);
 	if (r < 0)
 		return r;
@@ -571,8 +580,10 @@ static void undo_mount(const struct exposure *e, char *msg, size_t msglen)
 	char why[ADMIN_MSG];
 	size_t used = strlen(msg);
 
-	if (unmount_exposure(e, why, sizeof(why)) == 0)
+	if (unmount_exposure(e, why, sizeof(why)) == 0) {
+		snprintf(msg + used, msglen - used, "; the mount was taken away");
 		return;
+	}
 	(void)unmount_dir(e->dir, MNT_DETACH);
 	if (stop_daemon(e->pid) < 0)
 		snprintf(msg + used, msglen - used, "; then %s, so it was detached, but its daemon "

@@ -262,7 +262,6 @@ int revert_snapshot(const char *id, const char *path, bool keep, struct revert_r
 	struct admin_shadow s, kept;
 	char rel[PATH_MAX] = "", tree[PATH_MAX], src[PATH_MAX * 2], dst[PATH_MAX];
 	struct treesync_stats st;
-	size_t used;
 	int r;
 
 	r = admin_find_shadow(id, &s, msg, msglen);
@@ -300,13 +299,16 @@ int revert_snapshot(const char *id, const char *path, bool keep, struct revert_r
 		r = treesync(src, dst, TREESYNC_DELETE | TREESYNC_REPLACE |
 				     (*rel ? 0 : TREESYNC_WHOLE), *rel ? NULL : volume_skip, &st,
 			     msg, msglen);
-	if (r < 0) {
-		used = strlen(msg);
-		if (keep && used < msglen)
-			snprintf(msg + used, msglen - used, "; the state before the revert is "
-				 "snapshot %s", kept.id);
-		return r;
+	if (r < 0 && keep) {
+		/* the kept id first: the cause may name a path long enough to fill msg */
+		char why[ADMIN_MSG];
+
+		snprintf(why, sizeof(why), "%s", msg);
+		snprintf(msg, msglen, "the state before the revert is kept as snapshot %s; %s",
+			 kept.id, why);
 	}
+	if (r < 0)
+		return r;
 	snprintf(ret->kept, sizeof(ret->kept), "%s", kept.id);
 	snprintf(ret->target, sizeof(ret->target), "%s", dst);
 	ret->st = st;
@@ -531,6 +533,17 @@ static int break_writable(const struct admin_shadow *s, const char *tree, const 
 	return r;
 }
 
+/* Remove what a failed break made, saying at the end of msg if it cannot be removed. */
+static void remove_after_failure(const char *path, char *msg, size_t msglen)
+{
+	size_t used = strlen(msg);
+	int r = remove_tree(path, false);
+
+	if (r < 0 && used < msglen)
+		snprintf(msg + used, msglen - used, "; '%s' could not be removed: %s", path,
+			 strerror(-r));
+}
+
 /* Break s into the detached store, exposed at dir (exists: an empty directory). */
 static int break_detached(const struct admin_shadow *s, const char *tree, const char *dir,
 			  bool exists, char *msg, size_t msglen)
@@ -599,10 +612,10 @@ out_rmdir:
 	if (!exists)
 		(void)rmdir(dir);
 out_remove_final:
-	(void)remove_tree(final, false);
+	remove_after_failure(final, msg, msglen);
 	return r;
 out_remove_tmp:
-	(void)remove_tree(tmp, false);
+	remove_after_failure(tmp, msg, msglen);
 	return r;
 }
 

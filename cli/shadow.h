@@ -40,6 +40,12 @@ struct alias {
 	char *value;
 };
 
+/* A volatile snapshot, deleted at the end of the session: looked up on its own volume only. */
+struct volatile_snap {
+	char id[ADMIN_ID_MAX + 1];
+	char mnt[PATH_MAX];
+};
+
 struct session {
 	/* where errors point */
 	const char *file;
@@ -65,7 +71,7 @@ struct session {
 	struct alias *aliases;
 	size_t n_aliases;
 	unsigned next_shadow;               /* VSS_SHADOW_n */
-	char *volatile_ids[MAX_LIST * 8];
+	struct volatile_snap *volatiles;
 	size_t n_volatile;
 	struct snap_session *backup;        /* a created set whose backup has not ended */
 	struct snap_session *restore;       /* between begin restore and end restore */
@@ -91,6 +97,7 @@ int arity(int n, int min, int max, const char *usage);
 int find_shadow(const char *cmd, const char *w, struct admin_shadow *s);
 void print_shadow(const struct admin_shadow *s);
 bool is_volatile(const char *id);
+int volatile_add(const char *id, const char *mnt);
 
 /* shadow_set.c */
 int end_backup(bool complete);

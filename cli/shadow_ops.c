@@ -77,8 +77,9 @@ int sh_delete(int n, char **w)
 		struct exposure *ev;
 		size_t ne;
 
+		/* a directory whose daemon is gone cannot be resolved: then its spelling counts */
 		if (!realpath(w[3], real))
-			return fail("delete shadows exposed: '%s': %s", w[3], strerror(errno));
+			snprintf(real, sizeof(real), "%s", w[3]);
 		if (expose_list(&ev, &ne, msg, sizeof(msg)) < 0)
 			return fail("delete shadows exposed: %s", msg);
 		ex.id[0] = '\0';
@@ -155,6 +156,7 @@ static int read_whole(const char *path, char **ret, size_t *len)
 
 	if (!f)
 		return -errno;
+	errno = 0;
 	do {
 		if (n + 65536 > cap) {
 			char *nb;
@@ -170,6 +172,13 @@ static int read_whole(const char *path, char **ret, size_t *len)
 		k = fread(buf + n, 1, cap - n, f);
 		n += k;
 	} while (k > 0);
+	if (ferror(f)) {
+		int err = errno ? errno : EIO;
+
+		free(buf);
+		fclose(f);
+		return -err;
+	}
 	fclose(f);
 	buf[n] = '\0';
 	*ret = buf;
@@ -180,6 +189,7 @@ static int read_whole(const char *path, char **ret, size_t *len)
 int sh_load(int n, char **w)
 {
 	char *xml = NULL, err[512];
+	struct xmldoc_bcd bcd;
 	size_t len = 0;
 	int r;
 
@@ -188,15 +198,14 @@ int sh_load(int n, char **w)
 	r = read_whole(w[2], &xml, &len);
 	if (r < 0)
 		return fail("load metadata: cannot read '%s': %s", w[2], strerror(-r));
-	if (S.has_loaded) {
-		xmldoc_bcd_release(&S.loaded);
-		S.has_loaded = false;
-	}
-	r = xmldoc_bcd_read(xml, len, &S.loaded, err, sizeof(err));
+	r = xmldoc_bcd_read(xml, len, &bcd, err, sizeof(err));
 	free(xml);
-	if (r < 0)
+	if (r < 0) /* what was loaded before stays */
 		return fail("load metadata: '%s' is not a backup components document: %s", w[2],
 			    err);
+	if (S.has_loaded)
+		xmldoc_bcd_release(&S.loaded);
+	S.loaded = bcd;
 	S.has_loaded = true;
 	snprintf(S.loaded_path, sizeof(S.loaded_path), "%s", w[2]);
 	say("Loaded the metadata of shadow copy set %s: %zu shadow cop%s\n", S.loaded.set_id,
@@ -209,6 +218,7 @@ int sh_import(int n, char **w)
 	char store[PATH_MAX], path[PATH_MAX + 64], msg[ADMIN_MSG], name[80];
 	struct transport_meta m[MAX_VOLUMES];
 	size_t done = 0;
+	int r = 0;
 
 	(void)w;
 	if (arity(n, 1, 1, "import") < 0)
@@ -219,29 +229,31 @@ int sh_import(int n, char **w)
 		return fail("import: too many snapshots in the set");
 	if (admin_detached_store(store, sizeof(store), msg, sizeof(msg)) < 0)
 		return fail("import: %s", msg);
-	msg[0] = '\0';
-	for (; done < S.loaded.n_snapshots && !msg[0]; done++) {
+	for (; done < S.loaded.n_snapshots && r == 0; done++) {
 		const struct xmldoc_snapshot *x = &S.loaded.snapshots[done];
 
 		export_path(S.loaded_path, x->id, path, sizeof(path));
-		if (transport_import(path, store, &m[done], progress_none, NULL, msg,
-				     sizeof(msg)) < 0)
+		r = transport_import(path, store, &m[done], progress_none, NULL, msg, sizeof(msg));
+		if (r < 0)
 			break;
-		if (strcmp(m[done].id, x->id) != 0 || strcmp(m[done].set_id, S.loaded.set_id) != 0)
+		if (strcmp(m[done].id, x->id) != 0 || strcmp(m[done].set_id, S.loaded.set_id) != 0) {
 			snprintf(msg, sizeof(msg), "'%s' holds snapshot %.36s of set %.36s, not the "
 				 "%.36s the metadata names", path, m[done].id, m[done].set_id, x->id);
+			r = -EINVAL;
+		}
 	}
-	if (msg[0]) {
+	if (r < 0) {
+		fail("import: %s", msg);
 		/* undo: remove what this import added */
 		for (size_t i = 0; i < done; i++) {
 			struct admin_shadow s = { .detached = true };
-			char ignored[ADMIN_MSG];
 
 			memcpy(s.id, m[i].id, sizeof(s.id));
 			s.id[sizeof(s.id) - 1] = '\0';
-			(void)admin_delete(&s, ignored, sizeof(ignored));
+			if (admin_delete(&s, msg, sizeof(msg)) < 0)
+				fail("import: the snapshot %s it imported is left: %s", s.id, msg);
 		}
-		return fail("import: %s", msg);
+		return -1;
 	}
 	for (size_t i = 0; i < done; i++) {
 		snprintf(name, sizeof(name), "VSS_SHADOW_%u", ++S.next_shadow);
@@ -325,12 +337,9 @@ int sh_break(int n, char **w)
 	if (break_snapshot(w[n - 2], w[n - 1], writable, msg, sizeof(msg)) < 0)
 		return fail("break: %s", msg);
 	/* no longer the session's to delete at its end */
-	for (size_t i = 0; i < S.n_volatile; i++) {
-		if (S.volatile_ids[i] && strcmp(S.volatile_ids[i], w[n - 2]) == 0) {
-			free(S.volatile_ids[i]);
-			S.volatile_ids[i] = NULL;
-		}
-	}
+	for (size_t i = 0; i < S.n_volatile; i++)
+		if (strcmp(S.volatiles[i].id, w[n - 2]) == 0)
+			S.volatiles[i--] = S.volatiles[--S.n_volatile];
 	say("The shadow copy %s is now %s at %s.\n", w[n - 2],
 	    writable ? "an independent read-write directory" : "a detached read-only copy",
 	    w[n - 1]);
@@ -364,10 +373,12 @@ int sh_exec(int n, char **w)
 	}
 	if (pid == 0) {
 		/* not the script's input, which may be this process's stdin */
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
+		if (null == STDIN_FILENO)
+			(void)fcntl(null, F_SETFD, 0);
+		else if (null >= 0)
+			dup2(null, STDIN_FILENO);   /* the copy is not close-on-exec */
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		w[n] = NULL;
@@ -390,21 +401,36 @@ int sh_exec(int n, char **w)
 	return fail("exec: '%s' was killed by signal %d", w[1], WTERMSIG(st));
 }
 
-/* Delete the volatile snapshots made so far, unexposing them first. */
+/*
+ * Delete the volatile snapshots made so far, unexposing them first. Each is looked up on its
+ * own volume (an import of it may sit in the detached store); one deleted meanwhile is skipped,
+ * one that cannot be reached is an error naming it.
+ */
 int drop_volatile(void)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < S.n_volatile; i++) {
-		struct admin_shadow s;
+		const struct volatile_snap *vs = &S.volatiles[i];
+		struct control_volume vol;
+		struct admin_shadow *v = NULL;
 		char msg[ADMIN_MSG];
+		size_t k = 0, j;
 
-		if (S.volatile_ids[i] && admin_find_shadow(S.volatile_ids[i], &s, msg,
-							   sizeof(msg)) == 0 &&
-		    delete_one(&s, true) < 0)
+		if (admin_volume(vs->mnt, &vol, msg, sizeof(msg)) < 0 ||
+		    admin_shadows(&vol, &v, &k, msg, sizeof(msg)) < 0) {
+			r = fail("the volatile snapshot %s of '%s' cannot be deleted: %s", vs->id,
+				 vs->mnt, msg);
+			continue;
+		}
+		for (j = 0; j < k && strcmp(v[j].id, vs->id) != 0; j++)
+			;
+		if (j < k && delete_one(&v[j], true) < 0)
 			r = -1;
-		free(S.volatile_ids[i]);
+		free(v);
 	}
+	free(S.volatiles);
+	S.volatiles = NULL;
 	S.n_volatile = 0;
 	return r;
 }

@@ -174,6 +174,22 @@ int sh_simulate(int n, char **w)
 	return 0;
 }
 
+/* Unexpose the snapshots of set s that are exposed, before they are deleted. 0, or -1. */
+static int unexpose_set(struct snap_session *s)
+{
+	char msg[ADMIN_MSG];
+	int r = 0;
+
+	for (size_t i = 0; i < snap_session_snapshots(s); i++) {
+		const char *id = snap_session_snapshot(s, i)->id;
+		struct exposure ex;
+
+		if (expose_lookup(id, &ex) > 0 && unexpose(id, msg, sizeof(msg)) < 0)
+			r = fail("the backup left open: %s", msg);
+	}
+	return r;
+}
+
 /* Finish the backup: backup-complete to the writers (complete), or abort. */
 int end_backup(bool complete)
 {
@@ -186,6 +202,8 @@ int end_backup(bool complete)
 		return 0;
 	if (complete && snap_session_complete(b) < 0)
 		r = fail("end backup: %s", snap_session_error(b));
+	if (!complete && unexpose_set(b) < 0)
+		r = -1;
 	if (!complete && snap_session_abort(b) < 0)
 		r = fail("the backup left open: %s", snap_session_error(b));
 	snap_session_free(b);
@@ -291,6 +309,9 @@ int sh_add(int n, char **w)
 			return fail("usage: add shadow ID [DEST]");
 		if (S.n_shadows == MAX_VOLUMES)
 			return fail("add shadow: at most %d", MAX_VOLUMES);
+		if (n == 4 && strlen(w[3]) >= sizeof(S.shadows[0].dest))
+			return fail("add shadow: the path is longer than %zu bytes",
+				    sizeof(S.shadows[0].dest) - 1);
 		if (find_shadow("add shadow", w[2], &s) < 0)
 			return -1;
 		snprintf(S.shadows[S.n_shadows].id, sizeof(S.shadows[0].id), "%s", s.id);
@@ -388,7 +409,7 @@ static int verify_writers(struct snap_session *s)
 int sh_create(int n, char **w)
 {
 	char msg[ADMIN_MSG], path[PATH_MAX + 64], name[80];
-	char written[MAX_VOLUMES][PATH_MAX + 64];
+	char written[MAX_VOLUMES + 1][PATH_MAX + 64];   /* the exports, the metadata file */
 	size_t n_written = 0, count;
 	struct snap_session *s;
 	int r = -1;
@@ -471,6 +492,8 @@ int sh_create(int n, char **w)
 		fail("create: the metadata file: %s", msg);
 		goto abort;
 	}
+	if (S.metadata[0])
+		snprintf(written[n_written++], sizeof(written[0]), "%s", S.metadata);
 	/* the aliases, and a volatile set's snapshots for the end of the session */
 	if (alias_set("VSS_SHADOW_SET", snap_session_set_id(s)) < 0)
 		goto abort;
@@ -485,12 +508,10 @@ int sh_create(int n, char **w)
 			snprintf(name, sizeof(name), "VSS_SHADOW_%u", ++S.next_shadow);
 			alias = name;
 		}
-		if (alias_set(alias, si->id) < 0)
+		if (alias_set(alias, si->id) < 0 ||
+		    (S.context == CTX_VOLATILE && volatile_add(si->id, si->volume) < 0))
 			goto abort;
 		say("Alias %s for shadow ID %s set as environment variable.\n", alias, si->id);
-		if (S.context == CTX_VOLATILE && S.n_volatile < sizeof(S.volatile_ids) /
-		    sizeof(S.volatile_ids[0]))
-			S.volatile_ids[S.n_volatile++] = strdup(si->id);
 	}
 	say("Alias VSS_SHADOW_SET for shadow set ID %s set as environment variable.\n",
 	    snap_session_set_id(s));
@@ -516,7 +537,9 @@ session_failed:
 abort:
 	for (size_t i = 0; i < n_written; i++)
 		(void)unlink(written[i]);
-	(void)snap_session_abort(s);
+	if (snap_session_abort(s) < 0)
+		fail("create: the set could not be deleted, some of its snapshots may be left: %s",
+		     snap_session_error(s));
 out:
 	snap_session_free(s);
 	return r;

@@ -290,9 +290,23 @@ void print_shadow(const struct admin_shadow *s)
 bool is_volatile(const char *id)
 {
 	for (size_t i = 0; i < S.n_volatile; i++)
-		if (S.volatile_ids[i] && strcmp(S.volatile_ids[i], id) == 0)
+		if (strcmp(S.volatiles[i].id, id) == 0)
 			return true;
 	return false;
+}
+
+/* Record a volatile snapshot of the volume at mnt. 0, or -1 after fail(). */
+int volatile_add(const char *id, const char *mnt)
+{
+	struct volatile_snap *nv = realloc(S.volatiles, (S.n_volatile + 1) * sizeof(*nv));
+
+	if (!nv)
+		return fail("out of memory");
+	S.volatiles = nv;
+	snprintf(nv[S.n_volatile].id, sizeof(nv->id), "%s", id);
+	snprintf(nv[S.n_volatile].mnt, sizeof(nv->mnt), "%s", mnt);
+	S.n_volatile++;
+	return 0;
 }
 
 /* ---- dispatch and help ----------------------------------------------------------------------- */
@@ -499,7 +513,14 @@ int main(int argc, char **argv)
 			printf("SNAPSHADOW> ");
 			fflush(stdout);
 		}
+		errno = 0;
 		len = getline(&line, &cap, in);
+		if (len < 0 && ferror(in)) {
+			S.line = 0;
+			rc = fail("cannot read %s: %s", script ? "the script" : "the commands",
+				  strerror(errno ? errno : EIO));
+			break;
+		}
 		if (len < 0)
 			break;
 		S.line++;
@@ -526,7 +547,18 @@ int main(int argc, char **argv)
 	}
 	if (end_session() < 0)
 		rc = -1;
-	if (S.log)
-		fclose(S.log);
+	/* what was said must have reached its readers */
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "snapshadow: cannot write the output: %s\n",
+			strerror(errno ? errno : EIO));
+		errno = 0;
+		rc = -1;
+	}
+	if (S.log && (ferror(S.log) | fclose(S.log)) != 0) {
+		fprintf(stderr, "snapshadow: cannot write the log file '%s': %s\n", logfile,
+			strerror(errno ? errno : EIO));
+		rc = -1;
+	}
 	return rc < 0 ? 1 : 0;
 }

@@ -239,9 +239,14 @@ static void find_in_set(struct session *s, struct svolume *v)
 	control_reply_release(&rep);
 }
 
-/* Undo what the volumes did: abort the holds, delete the snapshots committed. */
-static void volumes_undo(struct session *s)
+/*
+ * Undo what the volumes did: abort the holds, delete the snapshots committed. A snapshot that
+ * cannot be deleted is logged and, when msg is not NULL, named at the end of msg; -EIO then.
+ */
+static int volumes_undo(struct session *s, char *msg, size_t msglen)
 {
+	int r = 0;
+
 	for (size_t i = 0; i < s->n_vol; i++) {
 		struct svolume *v = &s->vol[i];
 		struct control_reply rep;
@@ -259,14 +264,23 @@ static void volumes_undo(struct session *s)
 		v->commit_sent = false;
 		if (v->committed) {
 			snprintf(line, sizeof(line), "delete %s", v->snap_id);
-			if (control_request(&v->v, line, &rep) < 0 || rep.err)
+			if (control_request(&v->v, line, &rep) < 0 || rep.err) {
+				const char *why = rep.rest ? rep.rest : "its daemon does not answer";
+				size_t used = msg ? strlen(msg) : 0;
+
 				snap_log(LOG_ERR, "set '%s': cannot delete snapshot '%s' of '%s': %s",
-					 s->set_id, v->snap_id, v->v.mnt,
-					 rep.rest ? rep.rest : "unreachable");
+					 s->set_id, v->snap_id, v->v.mnt, why);
+				if (msg && used < msglen)
+					snprintf(msg + used, msglen - used, "%ssnapshot '%s' of '%s' is "
+						 "left, it cannot be deleted: %s", used ? "; " : "",
+						 v->snap_id, v->v.mnt, why);
+				r = -EIO;
+			}
 			control_reply_release(&rep);
 			v->committed = false;
 		}
 	}
+	return r;
 }
 
 /* Seal the snapshots left writable for the writers' repairs. */
@@ -719,7 +733,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	if (r == 0)
 		r = volumes_snapshot(s, msg, msglen);
 	if (r < 0) {
-		volumes_undo(s);
+		(void)volumes_undo(s, msg, msglen);
 		writers_abort(s);
 		return r;
 	}
@@ -742,7 +756,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 				 strerror(-r));
 	}
 	if (r < 0) {
-		volumes_undo(s);
+		(void)volumes_undo(s, msg, msglen);
 		writers_abort(s);
 	}
 	return r;
@@ -782,7 +796,7 @@ static int do_create(struct session *s)
 		r = -EMSGSIZE;
 	if (r < 0) { /* no answer can say it: the set goes */
 		free(body);
-		volumes_undo(s);
+		(void)volumes_undo(s, NULL, 0);
 		writers_abort(s);
 		writers_release(s);
 		pthread_mutex_unlock(&s->c->create_lock);
@@ -795,7 +809,7 @@ static int do_create(struct session *s)
 	if (r < 0) { /* the requester is gone: the set it asked for goes too */
 		snap_log(LOG_WARNING, "set '%s': the requester went away before it was told; the "
 			 "set is deleted", s->set_id);
-		volumes_undo(s);
+		(void)volumes_undo(s, NULL, 0);
 		writers_abort(s);
 		writers_release(s);
 		pthread_mutex_unlock(&s->c->create_lock);
@@ -823,7 +837,7 @@ static int do_end(struct session *s, bool complete)
 		r = writers_event(s, "backup-complete", s->bcd, strlen(s->bcd), "stable", msg,
 				  sizeof(msg));
 	} else {
-		volumes_undo(s);
+		r = volumes_undo(s, msg, sizeof(msg));
 		writers_abort(s);
 	}
 	writers_release(s);

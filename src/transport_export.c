@@ -300,8 +300,10 @@ static int write_xattrs(struct exporter *ex, int dirfd, const char *name)
 			size = 0;
 			break;
 		}
-		if (size < 0)
-			return entry_error(ex, "list the extended attributes of", -errno);
+		if (size < 0) {
+			r = entry_error(ex, "list the extended attributes of", -errno);
+			goto out_free;
+		}
 		if (size == 0)
 			break;
 		grown = realloc(list, (size_t)size + 1);
@@ -436,8 +438,10 @@ int transport_export(const char *dir, const struct transport_meta *m, const char
 		return r;
 	}
 	ex = calloc(1, sizeof(*ex));
-	if (!ex)
+	if (!ex) {
+		snprintf(msg, msglen, "cannot export to '%s': out of memory", file);
 		return -ENOMEM;
+	}
 	ex->dir = dir;
 	ex->curfd = -1;
 	ex->cb = cb;

@@ -12,7 +12,7 @@
  *   magic    14 bytes   "snapfs-export\n"
  *   version  u32        1
  *   hlen     u32        length of the header body, at most 8192
- *   header   hlen bytes str16 id (1..36: letters, digits, '-', '_'), str16 set_id (..36),
+ *   header   hlen bytes str16 id (1..36: letters, digits, '-'), str16 set_id (..36),
  *                       str16 browse (..63), i64 created_ns, str16 origin (..PATH_MAX-1),
  *                       str16 host (..255), u64 files, u64 bytes
  *   hsum     32 bytes   SHA-256 of magic through header
@@ -144,8 +144,8 @@ const char *transport_meta_problem(const struct transport_meta *m)
 		char c = m->id[i];
 
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '-' || c == '_'))
-			return "the snapshot id may hold only letters, digits, '-' and '_'";
+		      c == '-'))
+			return "the snapshot id may hold only letters, digits and '-'";
 	}
 	if (strnlen(m->set_id, sizeof(m->set_id)) == sizeof(m->set_id) || has_control(m->set_id))
 		return "the set id is too long or holds control characters";
@@ -716,12 +716,16 @@ int transport_get_trailer(struct transport_in *in, uint64_t files, uint64_t byte
 		return transport_damaged(in, "its checksum does not match (expected %s, got %s)",
 					 want_hex, got_hex);
 	}
-	if (said_files != files || said_bytes != bytes || said_files != m->files ||
-	    said_bytes != m->bytes)
+	if (said_files != files || said_bytes != bytes)
 		return transport_damaged(
-			in, "it holds %llu entries and %llu bytes, its header and trailer say "
-			"%llu and %llu", (unsigned long long)files, (unsigned long long)bytes,
+			in, "it holds %llu entries and %llu bytes, its trailer says %llu and %llu",
+			(unsigned long long)files, (unsigned long long)bytes,
 			(unsigned long long)said_files, (unsigned long long)said_bytes);
+	if (m->files != files || m->bytes != bytes)
+		return transport_damaged(
+			in, "it holds %llu entries and %llu bytes, its header says %llu and %llu",
+			(unsigned long long)files, (unsigned long long)bytes,
+			(unsigned long long)m->files, (unsigned long long)m->bytes);
 	r = in_at_end(in);
 	if (r < 0)
 		return r;
@@ -786,8 +790,10 @@ static int read_info_at(int dirfd, const char *label, struct transport_meta *ret
 	char *file;
 	int r, fd;
 
-	if (asprintf(&file, "%s/%s", label, INFO_NAME) < 0)
+	if (asprintf(&file, "%s/%s", label, INFO_NAME) < 0) {
+		snprintf(msg, msglen, "cannot read '%s/%s': out of memory", label, INFO_NAME);
 		return -ENOMEM;
+	}
 	fd = openat(dirfd, INFO_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;

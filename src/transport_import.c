@@ -574,6 +574,17 @@ out_errno:
 	return r;
 }
 
+/* Remove name in the store after a failure, saying at the end of the message if it stays. */
+static void remove_after_failure(struct importer *im, const char *name)
+{
+	size_t used = strlen(im->msg);
+	int r = remove_tree(im->storefd, name);
+
+	if (r < 0 && used < im->msglen)
+		snprintf(im->msg + used, im->msglen - used, "; '%s' in the store could not be "
+			 "removed: %s", name, strerror(-r));
+}
+
 int transport_import(const char *file, const char *store, struct transport_meta *ret,
 		     transport_progress cb, void *ctx, char *msg, size_t msglen)
 {
@@ -582,8 +593,10 @@ int transport_import(const char *file, const char *store, struct transport_meta 
 	size_t i;
 	int r;
 
-	if (!im)
+	if (!im) {
+		snprintf(msg, msglen, "cannot import '%s': out of memory", file);
 		return -ENOMEM;
+	}
 	im->storefd = im->tmpfd = im->treefd = im->parentfd = -1;
 	im->cb = cb;
 	im->ctx = ctx;
@@ -629,10 +642,10 @@ int transport_import(const char *file, const char *store, struct transport_meta 
 	if (r == 0 && fsync(im->storefd) < 0) {
 		r = -errno;
 		snprintf(msg, msglen, "cannot sync the store '%s': %s", store, strerror(-r));
-		(void)remove_tree(im->storefd, im->meta.id);
+		remove_after_failure(im, im->meta.id);
 	}
 	if (r < 0 && im->tmppath && !placed)
-		(void)remove_tree(im->storefd, im->tmpname);
+		remove_after_failure(im, im->tmpname);
 	if (r == 0) {
 		if (cb)
 			cb(im->meta.bytes, im->meta.bytes, ctx);

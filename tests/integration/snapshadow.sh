@@ -172,4 +172,53 @@ out=$("$SNAPSHADOW" -s /dev/null -l "$T/nolog/x.log" 2>&1 || true)
 check "an unwritable log is refused" grep -q "cannot open the log file '$T/nolog/x.log'" <<<"$out"
 out=$("$SNAPSHADOW" -s "$T/missing.dsh" 2>&1 || true)
 check "a missing script is refused" grep -q "cannot read the script '$T/missing.dsh'" <<<"$out"
+rc=0
+"$SNAPSHADOW" -s "$T" >/dev/null 2>"$T/err" || rc=$?
+expect_eq "a script that cannot be read: exit status" 1 "$rc"
+check "... saying why" grep -q "^$T: cannot read the script: Is a directory" "$T/err"
+rc=0
+echo "help exit" | "$SNAPSHADOW" >/dev/full 2>"$T/err" || rc=$?
+expect_eq "output that cannot be written: exit status" 1 "$rc"
+check "... saying why" grep -q "cannot write the output: No space left on device" "$T/err"
+
+# ---- a volatile set imported in its own session: the end deletes the volume's, not the import
+mkdir "$T/vol"
+rc=0
+"$SNAPSHADOW" -s /dev/stdin >"$T/out" 2>"$T/err" <<EOF || rc=$?
+set context volatile nowriters
+set option transportable
+set metadata $T/vol/set.xml
+add volume $T/m2 alias V
+create
+load metadata $T/vol/set.xml
+import
+EOF
+expect_eq "volatile set imported: exit status ($(cat "$T/err"))" 0 "$rc"
+vid=$(sed -n 's/^Alias V for shadow ID \([0-9a-f-]*\) .*/\1/p' "$T/out")
+check "the volume's volatile snapshot is deleted" \
+	bash -c "! '$SNAPFS' list shadows -H '$T/m2' | grep -q '^$vid'"
+check "its import is kept" test -d "$SNAPFS_STATE_DIR/detached/$vid/tree"
+check "... and can be deleted" "$SNAPFS" delete shadows --id "$vid"
+
+# ---- an aborted backup whose snapshot cannot be deleted says so ------------------------------
+sfs_mount "$T/s3" "$T/m3"
+m3_pid=$SFS_PID
+printf '#!/bin/sh\nexec "%s" umount "%s"\n' "$SNAPFS" "$T/m3" >"$T/umount3.sh"
+chmod +x "$T/umount3.sh"
+rc=0
+"$SNAPSHADOW" -s /dev/stdin >"$T/out" 2>"$T/err" <<EOF || rc=$?
+set context persistent nowriters
+begin backup
+add volume $T/m3 alias GONE
+create
+exec $T/umount3.sh
+EOF
+wait "$m3_pid" || true
+forget_pid "$m3_pid"
+expect_eq "a backup left open on a volume unmounted meanwhile: exit status" 1 "$rc"
+gone=$(sed -n 's/^Alias GONE for shadow ID \([0-9a-f-]*\) .*/\1/p' "$T/out")
+check "... saying its snapshot is left ($(tail -1 "$T/err"))" \
+	grep -q "snapshot '$gone' of '$T/m3' is left, it cannot be deleted" "$T/err"
+sfs_mount "$T/s3" "$T/m3"
+expect_eq "... which it is" "$gone" "$("$SNAPFS" list shadows -H "$T/m3" | cut -f1)"
 finish
