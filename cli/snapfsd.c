@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "coord.h"
 #include "expose.h"
 #include "ipc.h"
@@ -104,6 +105,10 @@ int main(int argc, char **argv)
 	}
 	if (on_demand && !cfg.idle_exit_s)
 		cfg.idle_exit_s = ON_DEMAND_IDLE_S;
+	if (admin_state_path(cfg.sets_dir, sizeof(cfg.sets_dir), "sets") < 0) {
+		fprintf(stderr, "snapfsd: the state directory's path is too long\n");
+		return 1;
+	}
 	if (!foreground) {
 		r = detach(&ready);
 		if (r < 0) {

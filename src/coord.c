@@ -31,6 +31,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "coord_journal.h"
 #include "log.h"
 
 #define LOCK_FILE "snapfsd.lock"
@@ -511,6 +512,8 @@ int coord_run(const struct coord_config *cfg, int ready_fd, char *err, size_t er
 	r = take_runtime(&lock_fd, err, errlen);
 	if (r < 0)
 		return r;
+	if (cfg->sets_dir[0])
+		(void)coord_journal_recover(cfg->sets_dir);
 	c.listen_fd = listen_socket(err, errlen);
 	if (c.listen_fd < 0) {
 		(void)close(lock_fd);

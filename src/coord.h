@@ -9,6 +9,7 @@
 #ifndef SNAPFS_COORD_H
 #define SNAPFS_COORD_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -33,6 +34,8 @@ struct coord_config {
 	unsigned idle_exit_s;       /* exit after this long without connections; 0: never */
 	struct coord_acl writers;   /* who may register writers */
 	struct coord_acl requesters;/* who may open backup sessions */
+	char sets_dir[PATH_MAX];    /* records of the sets being created (coord_journal.h); "":
+				       none are kept */
 };
 
 /*

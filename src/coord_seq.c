@@ -18,8 +18,9 @@
  * writer or volume and the cause. The requester going away counts as a failure until the reply
  * is sent. create_lock serializes the sequences, so that each set is held and committed alone.
  *
- * Not atomic against the service itself dying between two commits: the volumes committed by
- * then keep their snapshots (docs/coordinator.md, "Limits").
+ * The service itself dying between two commits, or before the requester has its answer, is
+ * settled by the next service to start: the set is recorded before its volumes are held
+ * (coord_journal.h), and a record left behind means its snapshots are deleted.
  */
 #include "coord_int.h"
 
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "control_client.h"
+#include "coord_journal.h"
 #include "log.h"
 #include "xmldoc.h"
 
@@ -80,6 +82,7 @@ struct session {
 	bool created, ended;
 	bool noautorecover;           /* no writable window in post-snapshot */
 	bool restoring;               /* between 'restore pre' and 'restore post' */
+	int journal_fd;               /* the set's record while it is created, or -1 */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -280,6 +283,42 @@ static int volumes_undo(struct session *s, char *msg, size_t msglen)
 			v->committed = false;
 		}
 	}
+	return r;
+}
+
+/* Record the set before its volumes are held; without a directory for records, none. */
+static int journal_begin(struct session *s, char *msg, size_t msglen)
+{
+	const char *mnts[COORD_MAX_VOLUMES];
+	int fd;
+
+	if (!s->c->cfg.sets_dir[0])
+		return 0;
+	for (size_t i = 0; i < s->n_vol; i++)
+		mnts[i] = s->vol[i].v.mnt;
+	fd = coord_journal_begin(s->c->cfg.sets_dir, s->set_id, mnts, s->n_vol, msg, msglen);
+	if (fd < 0)
+		return fd;
+	s->journal_fd = fd;
+	return 0;
+}
+
+/*
+ * The set is settled: its record goes (remove), or stays for the next service to start (a
+ * snapshot the undoing could not delete).
+ */
+static void journal_end(struct session *s, bool remove)
+{
+	coord_journal_end(s->c->cfg.sets_dir, s->set_id, s->journal_fd, remove);
+	s->journal_fd = -1;
+}
+
+/* Undo the volumes and settle the set's record. */
+static int volumes_undo_settle(struct session *s, char *msg, size_t msglen)
+{
+	int r = volumes_undo(s, msg, msglen);
+
+	journal_end(s, r == 0);
 	return r;
 }
 
@@ -705,8 +744,12 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot make a set id: %s", strerror(-r));
 		return r;
 	}
+	r = journal_begin(s, msg, msglen);   /* before any writer hears of the set */
+	if (r < 0)
+		return r;
 	body = volumes_body(s, false, &len);
 	if (!body) {
+		journal_end(s, true);
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
@@ -733,7 +776,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	if (r == 0)
 		r = volumes_snapshot(s, msg, msglen);
 	if (r < 0) {
-		(void)volumes_undo(s, msg, msglen);
+		(void)volumes_undo_settle(s, msg, msglen);
 		writers_abort(s);
 		return r;
 	}
@@ -756,7 +799,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 				 strerror(-r));
 	}
 	if (r < 0) {
-		(void)volumes_undo(s, msg, msglen);
+		(void)volumes_undo_settle(s, msg, msglen);
 		writers_abort(s);
 	}
 	return r;
@@ -796,7 +839,7 @@ static int do_create(struct session *s)
 		r = -EMSGSIZE;
 	if (r < 0) { /* no answer can say it: the set goes */
 		free(body);
-		(void)volumes_undo(s, NULL, 0);
+		(void)volumes_undo_settle(s, NULL, 0);
 		writers_abort(s);
 		writers_release(s);
 		pthread_mutex_unlock(&s->c->create_lock);
@@ -804,6 +847,8 @@ static int do_create(struct session *s)
 				 "writers' metadata) %s", len,
 				 r == -EMSGSIZE ? "is over 1 MiB" : "cannot be made: out of memory");
 	}
+	/* the set is the requester's from here: a service dying now leaves it whole */
+	journal_end(s, true);
 	r = ipc_sendf(s->k->fd, body, len, "ok %s %zu", s->set_id, s->n_vol);
 	free(body);
 	if (r < 0) { /* the requester is gone: the set it asked for goes too */
@@ -978,6 +1023,7 @@ void coord_session_serve(struct coord *c, struct conn *k)
 	s->k = k;
 	s->freeze_ms = c->cfg.freeze_ms;
 	s->hold_ms = c->cfg.hold_ms;
+	s->journal_fd = -1;
 	r = ipc_sendf(k->fd, NULL, 0, "ok %d", IPC_VERSION);
 	while (r == 0) {
 		struct ipc_msg m;
@@ -991,6 +1037,8 @@ void coord_session_serve(struct coord *c, struct conn *k)
 				 r == -EMSGSIZE ? "oversized message" : "malformed message");
 		ipc_msg_release(&m);
 	}
+	if (s->journal_fd >= 0) /* not reached: every end of a create settles its record */
+		journal_end(s, false);
 	if (s->part) { /* a set created and never completed: its writers are free again */
 		pthread_mutex_lock(&c->create_lock);
 		if (s->restoring) { /* a restore left open: it is over for the writers */

@@ -16,6 +16,7 @@
 #   h  failures in thaw and post-snapshot, the hold limit, a writer that dies, a BCD that
 #      cannot be written, an excluded writer
 #   i  the service stopped (SIGTERM) while a set is under way, eight rounds (a race)
+#   j  the service killed (SIGKILL) after the commits: the next one deletes the set
 #
 # Environment: SNAPFS, SNAPFSD (the coordinator, which the test starts and stops itself, in the
 # runtime directory lib.sh gives it), TESTWRITER.
@@ -673,9 +674,43 @@ for round in 1 2 3 4 5 6 7 8; do
 done
 duration[i]=$(($(now_ms) - start))
 
+# SIGKILL to snapfsd after the volumes committed, before the requester has its answer (the
+# writer hangs in thaw): no set may be left that nobody was told of. The next service to start
+# finds the set's record and deletes its snapshots.
+echo "== j. the service killed after the commits: the next one deletes the set"
+start=$(now_ms)
+start_writer j --hang-in thaw 60
+wait_writers
+"$SNAPFS" create -H "${mnt[7]}" "${mnt[8]}" >"$T/j.out" 2>"$T/j.err" &
+create_pid=$!
+_pids+=("$create_pid")
+wait_for_event j thaw 10 || fail "j: writer j got no thaw"
+expect_eq "j: both volumes hold the set's snapshots" \
+	"$((want_snaps[7] + 1)) $((want_snaps[8] + 1))" "$(nsnaps "${mnt[7]}") $(nsnaps "${mnt[8]}")"
+set_j=$(set_ids j)
+check "j: the set is recorded while it is created" test -f "$SNAPFS_STATE_DIR/sets/$set_j"
+kill -KILL "$SNAPFSD_PID"
+stop_coordinator
+rc=0
+wait "$create_pid" || rc=$?
+forget_pid "$create_pid"
+check "j: the requester is told it failed ($(head -c 160 "$T/j.err"))" test "$rc" -ne 0
+kill -USR1 "${wpid[j]}"
+stop_writers
+check "j: the record stays while no service runs" test -f "$SNAPFS_STATE_DIR/sets/$set_j"
+start_coordinator
+expect_eq "j: the next service deleted the set's snapshots" "${want_snaps[7]} ${want_snaps[8]}" \
+	"$(nsnaps "${mnt[7]}") $(nsnaps "${mnt[8]}")"
+check "j: ... and its record" test ! -e "$SNAPFS_STATE_DIR/sets/$set_j"
+said="set '$set_j' was left unfinished by a coordinator that stopped: 2 snapshot(s) deleted"
+check "j: ... and said so" grep -qF "$said" "$T/snapfsd.log"
+check_counts j
+check_writable j
+duration[j]=$(($(now_ms) - start))
+
 echo "== the service"
 check "snapfsd still runs" kill -0 "$SNAPFSD_PID"
-for c in a b c d e f g h i; do
+for c in a b c d e f g h i j; do
 	echo "case $c: ${duration[$c]} ms"
 done
 finish
