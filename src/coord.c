@@ -500,6 +500,20 @@ static int listen_socket(char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * The sets a dead service left half made are deleted once this one serves (a volume's daemon
+ * may take seconds to answer); a create waits for it on create_lock.
+ */
+static void *recover_sets(void *arg)
+{
+	struct coord *c = arg;
+
+	pthread_mutex_lock(&c->create_lock);
+	(void)coord_journal_recover(c->cfg.sets_dir);
+	pthread_mutex_unlock(&c->create_lock);
+	return NULL;
+}
+
 int coord_run(const struct coord_config *cfg, int ready_fd, char *err, size_t errlen)
 {
 	/* static: detached connection threads may still use it while the process exits */
@@ -512,8 +526,6 @@ int coord_run(const struct coord_config *cfg, int ready_fd, char *err, size_t er
 	r = take_runtime(&lock_fd, err, errlen);
 	if (r < 0)
 		return r;
-	if (cfg->sets_dir[0])
-		(void)coord_journal_recover(cfg->sets_dir);
 	c.listen_fd = listen_socket(err, errlen);
 	if (c.listen_fd < 0) {
 		(void)close(lock_fd);
@@ -536,6 +548,14 @@ int coord_run(const struct coord_config *cfg, int ready_fd, char *err, size_t er
 			(void)dup2(devnull, 2);
 			(void)close(devnull);
 		}
+	}
+	if (cfg->sets_dir[0]) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, recover_sets, &c) == 0)
+			pthread_detach(t);
+		else
+			(void)recover_sets(&c);
 	}
 	while (!stop_flag) {
 		struct pollfd pfd = { .fd = c.listen_fd, .events = POLLIN };

@@ -225,26 +225,45 @@ static void writers_release(struct session *s)
 /* ---- volumes ---------------------------------------------------------------------------- */
 
 /* Whether the volume v holds a snapshot of the session's set: then it is v's, committed. */
-static void find_in_set(struct session *s, struct svolume *v)
+static int find_in_set(struct session *s, struct svolume *v)
 {
 	struct control_reply rep;
 	char id[64], set[64];
+	int r = control_request(&v->v, "list", &rep);
 
-	if (control_request(&v->v, "list", &rep) == 0 && !rep.err) {
-		for (size_t i = 0; i < rep.n; i++) {
-			if (sscanf(rep.lines[i], "snap %63s %63s", id, set) == 2 &&
-			    strcmp(set, s->set_id) == 0) {
-				snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
-				v->committed = true;
-			}
+	if (r == 0 && rep.err)
+		r = -rep.err;
+	for (size_t i = 0; r == 0 && i < rep.n; i++) {
+		if (sscanf(rep.lines[i], "snap %63s %63s", id, set) == 2 &&
+		    strcmp(set, s->set_id) == 0) {
+			snprintf(v->snap_id, sizeof(v->snap_id), "%s", id);
+			v->committed = true;
 		}
 	}
 	control_reply_release(&rep);
+	return r;
+}
+
+/* What the undoing of set s leaves behind: logged, and added to msg when not NULL. -EIO. */
+__attribute__((format(printf, 4, 5)))
+static int undo_left(const struct session *s, char *msg, size_t msglen, const char *fmt, ...)
+{
+	char note[COORD_MSG_MAX];
+	size_t used = msg ? strlen(msg) : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	snap_log(LOG_ERR, "set '%s': %s", s->set_id, note);
+	if (msg && used < msglen)
+		snprintf(msg + used, msglen - used, "%s%s", used ? "; " : "", note);
+	return -EIO;
 }
 
 /*
- * Undo what the volumes did: abort the holds, delete the snapshots committed. A snapshot that
- * cannot be deleted is logged and, when msg is not NULL, named at the end of msg; -EIO then.
+ * Undo what the volumes did: abort the holds, delete the snapshots committed. What cannot be
+ * deleted, or looked up, is logged and, when msg is not NULL, named at the end of msg; -EIO.
  */
 static int volumes_undo(struct session *s, char *msg, size_t msglen)
 {
@@ -262,23 +281,17 @@ static int volumes_undo(struct session *s, char *msg, size_t msglen)
 			control_reply_release(&rep);
 			v->hold_fd = -1;
 		}
-		if (v->commit_sent && !v->committed)
-			find_in_set(s, v); /* the commit's answer was lost: look for it */
+		/* the commit's answer was lost: look for what it did */
+		if (v->commit_sent && !v->committed && find_in_set(s, v) < 0)
+			r = undo_left(s, msg, msglen, "'%s' may hold a snapshot of the set: its daemon "
+				      "does not say", v->v.mnt);
 		v->commit_sent = false;
 		if (v->committed) {
 			snprintf(line, sizeof(line), "delete %s", v->snap_id);
-			if (control_request(&v->v, line, &rep) < 0 || rep.err) {
-				const char *why = rep.rest ? rep.rest : "its daemon does not answer";
-				size_t used = msg ? strlen(msg) : 0;
-
-				snap_log(LOG_ERR, "set '%s': cannot delete snapshot '%s' of '%s': %s",
-					 s->set_id, v->snap_id, v->v.mnt, why);
-				if (msg && used < msglen)
-					snprintf(msg + used, msglen - used, "%ssnapshot '%s' of '%s' is "
-						 "left, it cannot be deleted: %s", used ? "; " : "",
-						 v->snap_id, v->v.mnt, why);
-				r = -EIO;
-			}
+			if (control_request(&v->v, line, &rep) < 0 || rep.err)
+				r = undo_left(s, msg, msglen, "snapshot '%s' of '%s' is left, it cannot "
+					      "be deleted: %s", v->snap_id, v->v.mnt,
+					      rep.rest ? rep.rest : "its daemon does not answer");
 			control_reply_release(&rep);
 			v->committed = false;
 		}
@@ -286,17 +299,20 @@ static int volumes_undo(struct session *s, char *msg, size_t msglen)
 	return r;
 }
 
-/* Record the set before its volumes are held; without a directory for records, none. */
+/*
+ * Record the set (coord_journal.h) before any writer hears of it, or again before a set the
+ * requester had is deleted; without a directory for records, none.
+ */
 static int journal_begin(struct session *s, char *msg, size_t msglen)
 {
-	const char *mnts[COORD_MAX_VOLUMES];
+	struct control_volume vols[COORD_MAX_VOLUMES];
 	int fd;
 
 	if (!s->c->cfg.sets_dir[0])
 		return 0;
 	for (size_t i = 0; i < s->n_vol; i++)
-		mnts[i] = s->vol[i].v.mnt;
-	fd = coord_journal_begin(s->c->cfg.sets_dir, s->set_id, mnts, s->n_vol, msg, msglen);
+		vols[i] = s->vol[i].v;
+	fd = coord_journal_begin(s->c->cfg.sets_dir, s->set_id, vols, s->n_vol, msg, msglen);
 	if (fd < 0)
 		return fd;
 	s->journal_fd = fd;
@@ -305,20 +321,29 @@ static int journal_begin(struct session *s, char *msg, size_t msglen)
 
 /*
  * The set is settled: its record goes (remove), or stays for the next service to start (a
- * snapshot the undoing could not delete).
+ * snapshot the undoing could not delete). 0, or the failure to remove it.
  */
-static void journal_end(struct session *s, bool remove)
+static int journal_end(struct session *s, bool remove)
 {
-	coord_journal_end(s->c->cfg.sets_dir, s->set_id, s->journal_fd, remove);
+	int r = coord_journal_end(s->c->cfg.sets_dir, s->set_id, s->journal_fd, remove);
+
 	s->journal_fd = -1;
+	return r;
 }
 
-/* Undo the volumes and settle the set's record. */
+/*
+ * Undo the volumes and settle the set's record. A set the requester had (its record gone) is
+ * recorded again first, so that a service dying halfway through leaves none of it.
+ */
 static int volumes_undo_settle(struct session *s, char *msg, size_t msglen)
 {
-	int r = volumes_undo(s, msg, msglen);
+	char why[COORD_MSG_MAX];
+	int r;
 
-	journal_end(s, r == 0);
+	if (s->journal_fd < 0 && journal_begin(s, why, sizeof(why)) < 0)
+		snap_log(LOG_WARNING, "set '%s': deleted without a record: %s", s->set_id, why);
+	r = volumes_undo(s, msg, msglen);
+	(void)journal_end(s, r == 0);
 	return r;
 }
 
@@ -805,6 +830,15 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 	return r;
 }
 
+/* A set made, then given up before its requester had it: undone, and create_lock let go. */
+static void create_undone(struct session *s)
+{
+	(void)volumes_undo_settle(s, NULL, 0);
+	writers_abort(s);
+	writers_release(s);
+	pthread_mutex_unlock(&s->c->create_lock);
+}
+
 static int do_create(struct session *s)
 {
 	char msg[COORD_MSG_MAX * 2], *body = NULL;
@@ -839,25 +873,25 @@ static int do_create(struct session *s)
 		r = -EMSGSIZE;
 	if (r < 0) { /* no answer can say it: the set goes */
 		free(body);
-		(void)volumes_undo_settle(s, NULL, 0);
-		writers_abort(s);
-		writers_release(s);
-		pthread_mutex_unlock(&s->c->create_lock);
+		create_undone(s);
 		return reply_err(s, r, "snapshot set not created: its answer (%zu bytes with the "
 				 "writers' metadata) %s", len,
 				 r == -EMSGSIZE ? "is over 1 MiB" : "cannot be made: out of memory");
 	}
 	/* the set is the requester's from here: a service dying now leaves it whole */
-	journal_end(s, true);
+	r = journal_end(s, true);
+	if (r < 0) { /* the next service would delete it: it goes now, and the requester knows */
+		free(body);
+		create_undone(s);
+		return reply_err(s, r, "snapshot set not created: its record in '%s' cannot be "
+				 "removed: %s", s->c->cfg.sets_dir, strerror(-r));
+	}
 	r = ipc_sendf(s->k->fd, body, len, "ok %s %zu", s->set_id, s->n_vol);
 	free(body);
 	if (r < 0) { /* the requester is gone: the set it asked for goes too */
 		snap_log(LOG_WARNING, "set '%s': the requester went away before it was told; the "
 			 "set is deleted", s->set_id);
-		(void)volumes_undo(s, NULL, 0);
-		writers_abort(s);
-		writers_release(s);
-		pthread_mutex_unlock(&s->c->create_lock);
+		create_undone(s);
 		return r;
 	}
 	pthread_mutex_unlock(&s->c->create_lock);
@@ -882,7 +916,7 @@ static int do_end(struct session *s, bool complete)
 		r = writers_event(s, "backup-complete", s->bcd, strlen(s->bcd), "stable", msg,
 				  sizeof(msg));
 	} else {
-		r = volumes_undo(s, msg, sizeof(msg));
+		r = volumes_undo_settle(s, msg, sizeof(msg));
 		writers_abort(s);
 	}
 	writers_release(s);

@@ -699,11 +699,30 @@ kill -USR1 "${wpid[j]}"
 stop_writers
 check "j: the record stays while no service runs" test -f "$SNAPFS_STATE_DIR/sets/$set_j"
 start_coordinator
+# it deletes them once it serves, before any create it is asked for
+for i in $(seq 100); do
+	[ "$(nsnaps "${mnt[7]}") $(nsnaps "${mnt[8]}")" != "${want_snaps[7]} ${want_snaps[8]}" ] ||
+		break
+	sleep 0.1
+done
 expect_eq "j: the next service deleted the set's snapshots" "${want_snaps[7]} ${want_snaps[8]}" \
 	"$(nsnaps "${mnt[7]}") $(nsnaps "${mnt[8]}")"
+# a create waits for that: then its record is gone too, and the log says so
+run_create j1 -H "${mnt[1]}"
+want_snaps[1]=$((want_snaps[1] + 1))
 check "j: ... and its record" test ! -e "$SNAPFS_STATE_DIR/sets/$set_j"
 said="set '$set_j' was left unfinished by a coordinator that stopped: 2 snapshot(s) deleted"
 check "j: ... and said so" grep -qF "$said" "$T/snapfsd.log"
+# a set the requester was told of survives the next start
+run_create j2 -H "${mnt[7]}" "${mnt[8]}"
+expect_eq "j: a set afterwards: exit status ($(cat "$T/j2.err"))" 0 "$rc"
+want_snaps[7]=$((want_snaps[7] + 1))
+want_snaps[8]=$((want_snaps[8] + 1))
+check "j: ... leaves no record" test -z "$(ls -A "$SNAPFS_STATE_DIR/sets")"
+stop_coordinator
+start_coordinator
+run_create j3 -H "${mnt[1]}"
+want_snaps[1]=$((want_snaps[1] + 1))
 check_counts j
 check_writable j
 duration[j]=$(($(now_ms) - start))
