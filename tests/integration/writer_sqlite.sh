@@ -189,7 +189,7 @@ for i in $(seq "$sets"); do
 	fi
 	created=$((created + 1))
 	browse=$(cut -f3 <<<"$line")
-	if ! out=$(python3 "$T/check.py" "$mnt/.snapshots/$browse" "$T/work" "$T/state" \
+	if ! out=$(python3 "$T/check.py" "$mnt/.snapshots/$browse" "$T/work" "$T/rows.json" \
 		"$nprocs" 2>&1); then
 		fail "snapshot $i ($browse):"$'\n'"$out"
 		bad=$((bad + 1))
@@ -207,7 +207,7 @@ first=$(grep -c "froze 2 databases (1 WAL, 1 rollback journal, 0 busy" "$T/write
 expect_eq "the writer froze both databases for every set" "$sets" "$first"
 expect_eq "... and checked them in every snapshot" "$sets" \
 	"$(grep -c "2 databases pass quick_check in the snapshot" "$T/writer.log" || true)"
-rows=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(min(sum(p.values()) for p in s.values()))' "$T/state")
+rows=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(min(sum(p.values()) for p in s.values()))' "$T/rows.json")
 check "the load committed throughout ($rows rows in the last snapshot's smaller database)" \
 	test "$rows" -gt "$((sets * 4))"
 check "no writer error" grep -qE "	sqlite	stable	$" <<<"$("$SNAPFS" list writers -H)"
