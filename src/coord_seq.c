@@ -19,7 +19,7 @@
  * is sent. create_lock serializes the sequences, so that each set is held and committed alone.
  *
  * The service itself dying between two commits, or before the requester has its answer, is
- * settled by the next service to start: the set is recorded before its volumes are held
+ * settled by the next service to start: the set is recorded before any writer hears of it
  * (coord_journal.h), and a record left behind means its snapshots are deleted.
  */
 #include "coord_int.h"
@@ -774,7 +774,7 @@ static int run_create(struct session *s, char *msg, size_t msglen)
 		return r;
 	body = volumes_body(s, false, &len);
 	if (!body) {
-		journal_end(s, true);
+		(void)journal_end(s, true);
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
