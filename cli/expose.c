@@ -51,6 +51,7 @@
 
 #include "admin.h"
 #include "fusefs/expose.h"
+#include "log.h"
 #include "mountinfo.h"
 
 #define EXPOSED_DIR "exposed"
@@ -578,19 +579,18 @@ static int unmount_exposure(const struct exposure *e, char *msg, size_t msglen)
 static void undo_mount(const struct exposure *e, char *msg, size_t msglen)
 {
 	char why[ADMIN_MSG];
-	size_t used = strlen(msg);
 
 	if (unmount_exposure(e, why, sizeof(why)) == 0) {
-		snprintf(msg + used, msglen - used, "; the mount was taken away");
+		snap_msg_append(msg, msglen, "; the mount was taken away");
 		return;
 	}
 	(void)unmount_dir(e->dir, MNT_DETACH);
 	if (stop_daemon(e->pid) < 0)
-		snprintf(msg + used, msglen - used, "; then %s, so it was detached, but its daemon "
-			 "(pid %ld) does not end", why, (long)e->pid);
+		snap_msg_append(msg, msglen, "; then %s, so it was detached, but its daemon (pid "
+				"%ld) does not end", why, (long)e->pid);
 	else
-		snprintf(msg + used, msglen - used, "; then %s, so it was detached and its daemon "
-			 "stopped", why);
+		snap_msg_append(msg, msglen, "; then %s, so it was detached and its daemon stopped",
+				why);
 }
 
 /* Refuse id when dir (canonical) or the snapshot is in a record of v already. */
@@ -842,12 +842,8 @@ void expose_release(int hold)
 /* Append "ID at 'DIR': why" to the restore's message. */
 static void add_failure(char *msg, size_t msglen, const struct exposure *e, const char *why)
 {
-	size_t used = strlen(msg);
-
-	if (used + 1 >= msglen)
-		return;
-	snprintf(msg + used, msglen - used, "%s'%s' at '%s': %s", used ? "; " : "", e->id,
-		 e->dir, why);
+	snap_msg_append(msg, msglen, "%s'%s' at '%s': %s", msg[0] ? "; " : "", e->id, e->dir,
+			why);
 }
 
 /* Mount the persistent exposure e again, and record its new daemon. */

@@ -40,6 +40,7 @@
 #include "control_client.h"
 #include "dirnames.h"
 #include "expose.h"
+#include "log.h"
 #include "provider.h"
 #include "transport.h"
 
@@ -439,7 +440,6 @@ static int remove_tree(const char *dir, bool keep_top)
 static void undo_copy(const char *dir, const struct stat *before, char *msg, size_t msglen)
 {
 	struct timespec ts[2];
-	size_t used = strlen(msg);
 	int r = remove_tree(dir, before != NULL);
 
 	if (r == 0 && before) {
@@ -449,9 +449,9 @@ static void undo_copy(const char *dir, const struct stat *before, char *msg, siz
 		    chmod(dir, before->st_mode & 07777) < 0 || utimensat(AT_FDCWD, dir, ts, 0) < 0)
 			r = -errno;
 	}
-	if (r < 0 && used < msglen)
-		snprintf(msg + used, msglen - used, "; and the copy in '%s' could not be undone: %s",
-			 dir, strerror(-r));
+	if (r < 0)
+		snap_msg_append(msg, msglen, "; and the copy in '%s' could not be undone: %s", dir,
+				strerror(-r));
 }
 
 /* What count_one() adds up: the entries below the top, the bytes of each file once. */
@@ -536,12 +536,10 @@ static int break_writable(const struct admin_shadow *s, const char *tree, const 
 /* Remove what a failed break made, saying at the end of msg if it cannot be removed. */
 static void remove_after_failure(const char *path, char *msg, size_t msglen)
 {
-	size_t used = strlen(msg);
 	int r = remove_tree(path, false);
 
-	if (r < 0 && used < msglen)
-		snprintf(msg + used, msglen - used, "; '%s' could not be removed: %s", path,
-			 strerror(-r));
+	if (r < 0)
+		snap_msg_append(msg, msglen, "; '%s' could not be removed: %s", path, strerror(-r));
 }
 
 /* Break s into the detached store, exposed at dir (exists: an empty directory). */

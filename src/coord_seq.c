@@ -249,15 +249,14 @@ __attribute__((format(printf, 4, 5)))
 static int undo_left(const struct session *s, char *msg, size_t msglen, const char *fmt, ...)
 {
 	char note[COORD_MSG_MAX];
-	size_t used = msg ? strlen(msg) : 0;
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(note, sizeof(note), fmt, ap);
 	va_end(ap);
 	snap_log(LOG_ERR, "set '%s': %s", s->set_id, note);
-	if (msg && used < msglen)
-		snprintf(msg + used, msglen - used, "%s%s", used ? "; " : "", note);
+	if (msg)
+		snap_msg_append(msg, msglen, "%s%s", msg[0] ? "; " : "", note);
 	return -EIO;
 }
 

@@ -54,3 +54,15 @@ void snap_log(int level, const char *fmt, ...)
 	snap_vlog(level, fmt, ap);
 	va_end(ap);
 }
+
+void snap_msg_append(char *msg, size_t msglen, const char *fmt, ...)
+{
+	size_t used = strlen(msg);
+	va_list ap;
+
+	if (used + 1 >= msglen)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg + used, msglen - used, fmt, ap);
+	va_end(ap);
+}

@@ -22,6 +22,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define MAX_KEPT (256u << 20)   /* directory attributes held until the end, in all */
 #define TREE_NAME "tree"
 
@@ -577,12 +579,11 @@ out_errno:
 /* Remove name in the store after a failure, saying at the end of the message if it stays. */
 static void remove_after_failure(struct importer *im, const char *name)
 {
-	size_t used = strlen(im->msg);
 	int r = remove_tree(im->storefd, name);
 
-	if (r < 0 && used < im->msglen)
-		snprintf(im->msg + used, im->msglen - used, "; '%s' in the store could not be "
-			 "removed: %s", name, strerror(-r));
+	if (r < 0)
+		snap_msg_append(im->msg, im->msglen, "; '%s' in the store could not be removed: %s",
+				name, strerror(-r));
 }
 
 int transport_import(const char *file, const char *store, struct transport_meta *ret,
